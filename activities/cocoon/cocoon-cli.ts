@@ -1,0 +1,166 @@
+import { execa } from 'execa';
+import type { VmRecord } from '../../common/vm-record.js';
+import { classifyErrorLine, CocoonError, findErrorLine } from './cocoon-error.js';
+import {
+  parseImageRecord,
+  parseSnapshotRecord,
+  parseVmRecord,
+  type ImageRecord,
+  type SnapshotRecord,
+} from './records.js';
+
+export interface CocoonCliOptions {
+  /** Path of the cocoon binary. */
+  binary: string;
+  rootDir: string;
+  runDir: string;
+  /** Run cocoon through `sudo -n`, as vk-cocoon does. */
+  sudo: boolean;
+}
+
+export interface CloneFlags {
+  name: string;
+  cpu?: number;
+  memoryBytes?: number;
+  storageBytes?: number;
+  nics?: number;
+  network?: string;
+  dns?: string[];
+  noDirectIO?: boolean;
+  onDemand?: boolean;
+}
+
+interface RunOptions {
+  /** Stops the command: SIGTERM first, so cocoon can remove its temp files. */
+  signal?: AbortSignal;
+}
+
+// How long cocoon gets between SIGTERM and SIGKILL. cocoon cancels its context on SIGTERM and
+// removes a pull's temp file; ten seconds covers that on a loaded host.
+const KILL_GRACE_MS = 10_000;
+
+/**
+ * A typed wrapper over the cocoon CLI. Every call is an argv array (never a shell), names the
+ * root and run dirs explicitly (sudo drops COCOON_* variables), and returns parsed records or
+ * throws a CocoonError with a stable code.
+ */
+export class CocoonCli {
+  constructor(readonly options: CocoonCliOptions) {}
+
+  /** The snapshot's record, or a `SnapshotNotFound` error. */
+  async inspectSnapshot(ref: string): Promise<SnapshotRecord> {
+    const command = ['snapshot', 'inspect', ref];
+    const { stdout } = await this.run(command);
+    return parseSnapshotRecord(stdout, command);
+  }
+
+  /** The image index entry for a ref (key, digest or digest prefix), or undefined if none. */
+  async inspectImage(ref: string): Promise<ImageRecord | undefined> {
+    const command = ['image', 'inspect', ref];
+    try {
+      const { stdout } = await this.run(command);
+      return parseImageRecord(stdout, command);
+    } catch (error) {
+      if (error instanceof CocoonError && error.code === 'ImageNotFound') return undefined;
+      throw error;
+    }
+  }
+
+  /** Pulls an image; `force` bypasses cocoon's URL-level cache of cloud images. */
+  async pullImage(ref: string, force: boolean, options: RunOptions = {}): Promise<void> {
+    const command = ['image', 'pull', ...(force ? ['--force'] : []), ref];
+    await this.run(command, options);
+  }
+
+  /** Clones a VM and returns the record cocoon prints (its pid is always 0). */
+  async cloneVm(snapshot: string, flags: CloneFlags): Promise<VmRecord> {
+    const command = ['vm', 'clone', '--output', 'json', ...cloneFlagArgs(flags), snapshot];
+    const { stdout } = await this.run(command);
+    return parseVmRecord(stdout, command);
+  }
+
+  /** The VM's reconciled record with its real pid, or undefined if cocoon has no such VM. */
+  async inspectVm(ref: string): Promise<VmRecord | undefined> {
+    const command = ['vm', 'inspect', ref];
+    try {
+      const { stdout } = await this.run(command);
+      return parseVmRecord(stdout, command);
+    } catch (error) {
+      if (error instanceof CocoonError && error.code === 'VmNotFound') return undefined;
+      throw error;
+    }
+  }
+
+  /** Force-removes a VM; returns false when it was already gone. */
+  async removeVm(ref: string): Promise<boolean> {
+    try {
+      await this.run(['vm', 'rm', '--force', ref]);
+      return true;
+    } catch (error) {
+      if (error instanceof CocoonError && error.code === 'VmNotFound') return false;
+      throw error;
+    }
+  }
+
+  /** Runs one cocoon command and returns its output, or throws a classified CocoonError. */
+  async run(command: string[], options: RunOptions = {}): Promise<{ stdout: string; stderr: string }> {
+    const [file, args] = this.argv(command);
+    const result = await execa(file, args, {
+      reject: false,
+      stdin: 'ignore',
+      env: { NO_COLOR: '1' },
+      cancelSignal: options.signal,
+      killSignal: 'SIGTERM',
+      forceKillAfterDelay: KILL_GRACE_MS,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+
+    if (result.exitCode === 0 && !result.failed) {
+      return { stdout: result.stdout, stderr: result.stderr };
+    }
+
+    if (result.isCanceled) {
+      throw new CocoonError('Canceled', `cocoon ${command.join(' ')} was cancelled`, {
+        command,
+      });
+    }
+
+    if (result.exitCode === undefined) {
+      throw new CocoonError(
+        'NotStarted',
+        `could not run cocoon at ${file}: ${result.originalMessage ?? result.shortMessage}`,
+        { command }
+      );
+    }
+
+    const errorLine = findErrorLine(result.stderr);
+    const { code, httpStatus } = errorLine ? classifyErrorLine(errorLine) : { code: 'Unknown' as const };
+    const reason = errorLine ?? `exit code ${result.exitCode} without an Error line`;
+    throw new CocoonError(code, `cocoon ${command.join(' ')}: ${reason}`, {
+      command,
+      exitCode: result.exitCode,
+      errorLine,
+      httpStatus,
+    });
+  }
+
+  private argv(command: string[]): [string, string[]] {
+    const { binary, rootDir, runDir, sudo } = this.options;
+    const cocoonArgs = ['--root-dir', rootDir, '--run-dir', runDir, ...command];
+    // `-n` makes sudo fail at once instead of waiting for a password prompt nobody will answer.
+    return sudo ? ['sudo', ['-n', binary, ...cocoonArgs]] : [binary, cocoonArgs];
+  }
+}
+
+function cloneFlagArgs(flags: CloneFlags): string[] {
+  const args = ['--name', flags.name];
+  if (flags.cpu !== undefined) args.push('--cpu', String(flags.cpu));
+  if (flags.memoryBytes !== undefined) args.push('--memory', String(flags.memoryBytes));
+  if (flags.storageBytes !== undefined) args.push('--storage', String(flags.storageBytes));
+  if (flags.nics !== undefined) args.push('--nics', String(flags.nics));
+  if (flags.network !== undefined) args.push('--network', flags.network);
+  if (flags.dns !== undefined && flags.dns.length > 0) args.push('--dns', flags.dns.join(','));
+  if (flags.noDirectIO) args.push('--no-direct-io');
+  if (flags.onDemand) args.push('--on-demand');
+  return args;
+}

@@ -1,0 +1,299 @@
+import { Context, log } from '@temporalio/activity';
+import { digestPinnedUrl, parseEpochDownloadUrl } from '../common/epoch-url.js';
+import { FailureType } from '../common/failures.js';
+import {
+  describeProblems,
+  isPullableUrl,
+  stripDigest,
+  validateBaseImage,
+  type BaseImage,
+  type CloneResources,
+  type ImageType,
+} from '../common/request.js';
+import type { BlobVerification } from '../common/status.js';
+import type { VmRecord } from '../common/vm-record.js';
+import type { CocoonCli } from './cocoon/cocoon-cli.js';
+import { heartbeatWhile } from './heartbeat.js';
+import { blobPath, hashFile, isBlobPresent } from './image/blob-file.js';
+import { measurePullBytes } from './image/download-progress.js';
+import { isAllowedUrl } from './registry/allow-list.js';
+import { checkTag, type TagState } from './registry/tag-check.js';
+import { failure, toFailure } from './to-failure.js';
+import { CloneLedger } from './vm/clone-ledger.js';
+
+export interface NodeActivityDeps {
+  node: string;
+  cocoon: CocoonCli;
+  /** URL prefixes this worker may download images from. */
+  registries: readonly string[];
+  /** Where the clone ledger lives: outside cocoon's root, owned by this worker. */
+  ledgerDir: string;
+}
+
+export type VerifyOutcome =
+  | { verified: true; verification: Exclude<BlobVerification, 'already-present'> }
+  | { verified: false; servedDigest?: string };
+
+export interface RestoreInput {
+  cloneId: string;
+  snapshot: string;
+  vmName: string;
+  resources?: CloneResources;
+}
+
+/**
+ * The activities that must run on the VM host itself: they read its disk and run its cocoon.
+ * The worker of node N registers them on N's own task queue only.
+ */
+export function createNodeActivities(deps: NodeActivityDeps) {
+  const { node, cocoon } = deps;
+  const rootDir = cocoon.options.rootDir;
+  const ledger = new CloneLedger(deps.ledgerDir);
+
+  return {
+    /** The snapshot's base image, from the request when the caller knew it, else from cocoon. */
+    async resolveBaseImage(input: { snapshot: string; base?: BaseImage }): Promise<BaseImage> {
+      const what = `resolving the base image of snapshot ${input.snapshot} on node ${node}`;
+      if (input.base) return checkedBase(input.base, what);
+
+      try {
+        const snapshot = await cocoon.inspectSnapshot(input.snapshot);
+        return checkedBase(
+          { image: snapshot.image, digest: snapshot.image_digest, type: snapshot.image_type as ImageType },
+          what
+        );
+      } catch (error) {
+        throw toFailure(error, what);
+      }
+    },
+
+    /** Whether the pinned blob file is on disk: the one thing a clone needs. No network. */
+    async findBaseBlob(input: { digest: string }): Promise<{ present: boolean; path: string }> {
+      const path = blobPath(rootDir, input.digest);
+      return { present: await isBlobPresent(path), path };
+    },
+
+    /**
+     * `cocoon image pull --force`: bypasses the URL cache that caused stale clones. With
+     * `byDigest`, pulls the registry's content-addressed URL for that digest instead; the
+     * allow-list is checked against the image URL it derives from.
+     */
+    async pullCloudImage(input: { url: string; byDigest?: string }): Promise<void> {
+      ensureAllowed(input.url, deps.registries, `pulling ${input.url} on node ${node}`);
+      const url = input.byDigest ? digestPinnedUrl(input.url, input.byDigest) : input.url;
+      if (!url) {
+        throw failure(
+          FailureType.DigestUnavailable,
+          `pulling ${input.byDigest} on node ${node}: ${input.url} is not an epoch /dl/ URL, so no registry URL serves that digest`
+        );
+      }
+      const what = `pulling ${url} on node ${node}`;
+
+      const stopBeating = heartbeatWhile(async () => ({
+        url,
+        bytesDownloaded: await measurePullBytes(rootDir),
+      }));
+      try {
+        log.info('Force-pulling base image', { url, node });
+        await cocoon.pullImage(url, true, { signal: Context.current().cancellationSignal });
+      } catch (error) {
+        throw toFailure(error, what);
+      } finally {
+        stopBeating();
+      }
+    },
+
+    /** OCI bases are pulled by `repo@digest`, which names exactly one image. */
+    async pullOciImage(input: { image: string; digest: string }): Promise<void> {
+      const ref = `${stripDigest(input.image)}@${input.digest}`;
+      const what = `pulling ${ref} on node ${node}`;
+      const stopBeating = heartbeatWhile(() => ({ ref }));
+      try {
+        await cocoon.pullImage(ref, false, { signal: Context.current().cancellationSignal });
+      } catch (error) {
+        throw toFailure(error, what);
+      } finally {
+        stopBeating();
+      }
+    },
+
+    /**
+     * Checks that the pinned digest is now in cocoon's index (found by digest, not by URL, since
+     * a concurrent pull may rewrite the URL's entry) and its blob is on disk, and records
+     * whether the blob is byte-exact or was converted by cocoon.
+     */
+    async verifyCloudImage(input: { url: string; digest: string }): Promise<VerifyOutcome> {
+      const what = `verifying ${input.digest} on node ${node}`;
+      try {
+        const entry = await cocoon.inspectImage(input.digest);
+        const path = blobPath(rootDir, input.digest);
+
+        if (!entry || entry.id !== input.digest || !(await isBlobPresent(path))) {
+          const served = await cocoon.inspectImage(input.url);
+          return { verified: false, servedDigest: served?.id };
+        }
+
+        let hashed = 0;
+        const stopBeating = heartbeatWhile(() => ({ digest: input.digest, bytesHashed: hashed }));
+        try {
+          const sha = await hashFile(
+            path,
+            (bytes) => (hashed = bytes),
+            Context.current().cancellationSignal
+          );
+          // cocoon names the blob by the digest of the downloaded bytes and converts anything
+          // but a plain qcow2 v3, so a converted blob legitimately hashes differently.
+          const verification = sha === input.digest ? 'byte-exact' : 'converted';
+          log.info('Base image verified', { digest: input.digest, verification });
+          return { verified: true, verification };
+        } finally {
+          stopBeating();
+        }
+      } catch (error) {
+        throw toFailure(error, what);
+      }
+    },
+
+    /** Asks the registry whether the image's tag still names the pinned digest. */
+    async checkRegistryTag(input: { url: string; digest: string }): Promise<TagState> {
+      const location = parseEpochDownloadUrl(input.url);
+      if (!location) return { kind: 'unknown', reason: `${input.url} is not an epoch /dl/ URL` };
+
+      try {
+        return await checkTag(location, input.digest, {
+          signal: Context.current().cancellationSignal,
+        });
+      } catch (error) {
+        // An unreachable registry is the same situation as a failing pull: retry the activity.
+        throw failure(
+          FailureType.RegistryUnavailable,
+          `checking the tag of ${input.url} from node ${node}: ${(error as Error).message}`
+        );
+      }
+    },
+
+    /**
+     * `cocoon vm clone`, safe to run again: a VM this clone already made is adopted, a
+     * placeholder its killed attempt left is removed first, and a VM anyone else made is never
+     * touched.
+     */
+    async restoreVm(input: RestoreInput): Promise<VmRecord> {
+      const what = `restoring VM ${input.vmName} from snapshot ${input.snapshot} on node ${node}`;
+      const stopBeating = heartbeatWhile(() => ({ vmName: input.vmName }));
+      try {
+        const existing = await cocoon.inspectVm(input.vmName);
+        if (existing) {
+          const adopted = await settleExistingVm(existing, input, what);
+          if (adopted) return adopted;
+        }
+
+        await ledger.claim(input.vmName, input.cloneId);
+        try {
+          // Never cancelled: killing `vm clone` mid-restore leaves a placeholder and a network
+          // allocation behind. It is let finish, and compensation removes the VM.
+          return await cocoon.cloneVm(input.snapshot, { name: input.vmName, ...input.resources });
+        } catch (error) {
+          const failed = toFailure(error, what);
+          // The name went to someone else between our check and the clone: the ledger must not
+          // keep claiming a VM this clone did not make.
+          if (typeOf(failed) === FailureType.VmNameTaken) {
+            await ledger.release(input.vmName, input.cloneId);
+          }
+          throw failed;
+        }
+      } catch (error) {
+        throw toFailure(error, what);
+      } finally {
+        stopBeating();
+      }
+    },
+
+    /** The VM's reconciled record, once it runs with a live hypervisor process. */
+    async confirmVmRunning(input: { vmName: string }): Promise<VmRecord> {
+      const what = `confirming VM ${input.vmName} runs on node ${node}`;
+      let record: VmRecord | undefined;
+      try {
+        record = await cocoon.inspectVm(input.vmName);
+      } catch (error) {
+        throw toFailure(error, what);
+      }
+
+      if (!record) throw failure(FailureType.VmNotRunning, `${what}: cocoon has no such VM`);
+      if (record.state !== 'running' || !record.pid) {
+        throw failure(
+          FailureType.VmNotRunning,
+          `${what}: state is ${JSON.stringify(record.state)} with pid ${record.pid ?? 'none'}`
+        );
+      }
+      return record;
+    },
+
+    /** Compensation: removes the VM, but only when the ledger says this clone made it. */
+    async removeClonedVm(input: { cloneId: string; vmName: string }): Promise<boolean> {
+      const what = `removing VM ${input.vmName} on node ${node}`;
+      if ((await ledger.owner(input.vmName)) !== input.cloneId) return false;
+
+      try {
+        const removed = await cocoon.removeVm(input.vmName);
+        await ledger.release(input.vmName, input.cloneId);
+        log.info('Removed VM made by a failed clone', { vmName: input.vmName, removed });
+        return removed;
+      } catch (error) {
+        throw toFailure(error, what);
+      }
+    },
+  };
+
+  async function settleExistingVm(
+    existing: VmRecord,
+    input: RestoreInput,
+    what: string
+  ): Promise<VmRecord | undefined> {
+    const owner = await ledger.owner(input.vmName);
+    if (owner !== input.cloneId) {
+      throw failure(
+        FailureType.VmNameTaken,
+        `${what}: a VM named ${input.vmName} (id ${existing.id}, state ${existing.state}) already exists and was not made by this clone; remove it or choose another name`
+      );
+    }
+
+    if (existing.state === 'running') {
+      log.info('Adopting VM made by an earlier attempt', { vmName: input.vmName, id: existing.id });
+      return existing;
+    }
+
+    // A `creating` placeholder or a dead VM from an attempt that was killed: start over.
+    log.warn('Removing leftover VM of an earlier attempt', {
+      vmName: input.vmName,
+      state: existing.state,
+    });
+    await cocoon.removeVm(input.vmName);
+    return undefined;
+  }
+}
+
+export type NodeActivities = ReturnType<typeof createNodeActivities>;
+
+function checkedBase(base: BaseImage, what: string): BaseImage {
+  const checked = validateBaseImage(base);
+  if (!checked.ok) {
+    throw failure(FailureType.InvalidRequest, `${what}: ${describeProblems(checked.problems)}`);
+  }
+  return checked.value;
+}
+
+function ensureAllowed(url: string, registries: readonly string[], what: string): void {
+  if (!isPullableUrl(url)) {
+    throw failure(FailureType.InvalidRequest, `${what}: ${JSON.stringify(url)} is not an http(s) URL`);
+  }
+  if (!isAllowedUrl(url, registries)) {
+    throw failure(
+      FailureType.RegistryNotAllowed,
+      `${what}: the URL is outside the registries this worker may download from (${registries.join(', ') || 'none configured'}); add its prefix to the worker's registries`
+    );
+  }
+}
+
+function typeOf(error: unknown): string | undefined {
+  return (error as { type?: string } | null)?.type;
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+import { ConfigError } from '../../common/config/config-error.js';
+import {
+  CloneCancelledError,
+  CloneFailedError,
+  InvalidCloneRequestError,
+  TemporalUnavailableError,
+} from '../clone-errors.js';
+import { UsageError } from './cli-error.js';
+import { runCloneCommand } from './clone-command.js';
+import { COCOON_COMMAND_GROUPS, runCocoonPassthrough } from './cocoon-passthrough.js';
+import { runStatusCommand } from './status-command.js';
+import { runWorkerCommand } from './worker-command.js';
+
+const USAGE = `cocoon-flow: clone cocoon VMs as durable Temporal workflows
+
+Usage:
+  cocoon-flow clone [--node NODE] --name VM [cocoon vm clone flags] [--output json] SNAPSHOT
+  cocoon-flow vm clone …        same as clone (drop-in for cocoon's own command)
+  cocoon-flow status [--node NODE] [--request-id ID] VM
+  cocoon-flow worker --node NODE [--cocoon-binary PATH] [--root-dir DIR] [--run-dir DIR]
+                     [--sudo] [--registry URL-PREFIX]… [--ledger-dir DIR]
+  cocoon-flow <other cocoon command>   runs the configured cocoon binary unchanged
+
+Temporal: --address, --namespace, --tls-cert-path, --tls-key-path, --tls-ca-path,
+--tls-server-name, --api-key, or the TEMPORAL_* variables of the temporal CLI.
+Config file: --config FILE, COCOON_FLOW_CONFIG, or /etc/cocoon-flow/config.json.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+
+  switch (command) {
+    case 'clone':
+      await runCloneCommand(rest);
+      return 0;
+    case 'status':
+      await runStatusCommand(rest);
+      return 0;
+    case 'worker':
+      await runWorkerCommand(rest);
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return command === undefined ? 1 : 0;
+  }
+
+  if (command === 'vm' && rest[0] === 'clone') {
+    await runCloneCommand(rest.slice(1));
+    return 0;
+  }
+  if (COCOON_COMMAND_GROUPS.includes(command)) return runCocoonPassthrough(argv);
+
+  throw new UsageError(`unknown command "${command}" for "cocoon-flow"`);
+}
+
+// Every failure is one line on stderr in cocoon's own form, so callers that parse cocoon's
+// errors (vk-cocoon) read ours the same way.
+function describeFailure(error: unknown): string {
+  if (error instanceof CloneFailedError) return `${error.type}: ${error.message}`;
+  if (
+    error instanceof UsageError ||
+    error instanceof ConfigError ||
+    error instanceof InvalidCloneRequestError ||
+    error instanceof TemporalUnavailableError ||
+    error instanceof CloneCancelledError
+  ) {
+    return error.message;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  process.stderr.write(`Error: ${describeFailure(error).replace(/\s*\n\s*/g, ' ')}\n`);
+  process.exitCode = 1;
+}

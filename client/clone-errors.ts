@@ -1,0 +1,43 @@
+import type { RequestProblem } from '../common/request.js';
+
+/** The request was refused before anything started; `problems` names each bad field. */
+export class InvalidCloneRequestError extends Error {
+  override readonly name = 'InvalidCloneRequestError';
+  readonly type = 'InvalidRequest';
+
+  constructor(readonly problems: RequestProblem[], message: string) {
+    super(message);
+  }
+}
+
+/** The clone ran and failed; `type` is one of FailureType, stable across versions. */
+export class CloneFailedError extends Error {
+  override readonly name = 'CloneFailedError';
+
+  constructor(
+    readonly type: string,
+    message: string,
+    readonly workflowId: string,
+    readonly details: unknown[] = []
+  ) {
+    super(message);
+  }
+}
+
+/** The clone was cancelled (for example because its pod was deleted). */
+export class CloneCancelledError extends Error {
+  override readonly name = 'CloneCancelledError';
+
+  constructor(readonly workflowId: string) {
+    super(`clone ${workflowId} was cancelled`);
+  }
+}
+
+/** The Temporal server could not be reached or refused the connection. */
+export class TemporalUnavailableError extends Error {
+  override readonly name = 'TemporalUnavailableError';
+
+  constructor(readonly address: string, reason: string) {
+    super(`cannot reach Temporal at ${address}: ${reason}`);
+  }
+}

@@ -1,0 +1,49 @@
+// The settings a worker and the CLI share. One config file serves both, because vk-cocoon runs
+// the CLI under sudo, which drops the environment, and passes no node.
+
+export interface TlsSettings {
+  /** Client certificate and key for mTLS. */
+  certPath?: string;
+  keyPath?: string;
+  /** CA that signed the server's certificate, when it is not a public one. */
+  caPath?: string;
+  serverName?: string;
+}
+
+export interface TemporalSettings {
+  address: string;
+  namespace: string;
+  /** Undefined means plain TCP; present (even empty) means TLS. */
+  tls?: TlsSettings;
+  apiKey?: string;
+}
+
+export interface CocoonSettings {
+  binary: string;
+  rootDir: string;
+  runDir: string;
+  sudo: boolean;
+}
+
+export interface FlowSettings {
+  temporal: TemporalSettings;
+  /** This host's node name: the worker's queue, and the CLI's default for `--node`. */
+  node?: string;
+  cocoon: CocoonSettings;
+  /** URL prefixes the worker may download images from. */
+  registries: string[];
+  /** Where the worker keeps its clone ledger, outside cocoon's root. */
+  ledgerDir: string;
+  nodeTimeoutSeconds?: number;
+}
+
+export const DEFAULT_CONFIG_PATH = '/etc/cocoon-flow/config.json';
+
+export const DEFAULTS = {
+  address: 'localhost:7233',
+  namespace: 'default',
+  cocoonBinary: '/usr/local/bin/cocoon',
+  rootDir: '/var/lib/cocoon',
+  runDir: '/var/lib/cocoon/run',
+  ledgerDir: '/var/lib/cocoon-flow/ledger',
+} as const;

@@ -1,0 +1,21 @@
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { findTemporalCli } from './temporal-cli.js';
+
+/** A real Temporal dev server on a free loopback port, for one test file or the demo. */
+export async function startTemporalDevServer(
+  options: { ui?: boolean; uiPort?: number; dbFilename?: string } = {}
+): Promise<TestWorkflowEnvironment> {
+  const executable = await findTemporalCli({
+    onBuild: (message) => process.stderr.write(`${message}\n`),
+  });
+
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable,
+      ui: options.ui ?? false,
+      uiPort: options.uiPort,
+      dbFilename: options.dbFilename,
+      log: { format: 'pretty', level: 'error' },
+    },
+  });
+}

@@ -1,0 +1,23 @@
+import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+
+// Workers log one JSON object per line on stderr: a short sentence plus its metadata, ready
+// for journald or a log shipper. Installed once per process, before any connection is made.
+
+export function installJsonLogging(level: LogLevel = 'INFO'): void {
+  const logger = new DefaultLogger(level, (entry) => {
+    const line = {
+      time: new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString(),
+      level: entry.level.toLowerCase(),
+      message: entry.message,
+      ...entry.meta,
+    };
+    process.stderr.write(`${JSON.stringify(line, replaceUnserializable)}\n`);
+  });
+  Runtime.install({ logger });
+}
+
+function replaceUnserializable(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Error) return { name: value.name, message: value.message };
+  return value;
+}

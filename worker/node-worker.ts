@@ -1,0 +1,86 @@
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { CocoonCli } from '../activities/cocoon/cocoon-cli.js';
+import { createNodeActivities } from '../activities/node-activities.js';
+import { createWatchActivities } from '../activities/node/watch-node-worker.js';
+import { CLONE_WORKFLOW_QUEUE, nodeTaskQueue } from '../common/names.js';
+import { ConfigError } from '../common/config/config-error.js';
+import type { FlowSettings } from '../common/config/settings.js';
+import { temporalConnectionOptions } from '../common/config/temporal-connection.js';
+import { workflowSource } from './workflow-bundle.js';
+
+// A worker finishes what it has in hand before it exits: a minute covers a restore and most
+// pulls; a pull still running after that is cancelled (cocoon removes its temp file) and
+// resumes on the restarted worker.
+const SHUTDOWN_GRACE = '1 minute';
+
+export interface NodeWorker {
+  node: string;
+  /** Polls both queues until shutdown() or a shutdown signal (SIGINT, SIGTERM). */
+  run(): Promise<void>;
+  shutdown(): void;
+}
+
+/**
+ * One process per VM host, two Workers sharing one connection: the node's own queue, for the
+ * activities that touch this host, and the shared clone queue, for workflow tasks and the node
+ * watch, which any host can serve.
+ */
+export async function createNodeWorker(
+  settings: FlowSettings,
+  options: { connection?: NativeConnection } = {}
+): Promise<NodeWorker> {
+  const node = settings.node;
+  if (!node) {
+    throw new ConfigError(
+      'no node name: pass --node, set COCOON_FLOW_NODE, or put "node" in the config file'
+    );
+  }
+
+  const connection =
+    options.connection ?? (await NativeConnection.connect(temporalConnectionOptions(settings.temporal)));
+  const ownsConnection = options.connection === undefined;
+  const identity = `cocoon-flow@${node}`;
+  const namespace = settings.temporal.namespace;
+
+  const nodeWorker = await Worker.create({
+    connection,
+    namespace,
+    identity,
+    taskQueue: nodeTaskQueue(node),
+    activities: createNodeActivities({
+      node,
+      cocoon: new CocoonCli(settings.cocoon),
+      registries: settings.registries,
+      ledgerDir: settings.ledgerDir,
+    }),
+    shutdownGraceTime: SHUTDOWN_GRACE,
+  });
+
+  const cloneWorker = await Worker.create({
+    connection,
+    namespace,
+    identity,
+    taskQueue: CLONE_WORKFLOW_QUEUE,
+    ...workflowSource(),
+    activities: createWatchActivities(),
+    // Node watches idle between checks for a whole clone; each holds a slot while it waits.
+    maxConcurrentActivityTaskExecutions: 1000,
+    shutdownGraceTime: SHUTDOWN_GRACE,
+  });
+
+  return {
+    node,
+    async run() {
+      try {
+        await Promise.all([nodeWorker.run(), cloneWorker.run()]);
+      } finally {
+        if (ownsConnection) await connection.close();
+      }
+    },
+    shutdown() {
+      for (const worker of [nodeWorker, cloneWorker]) {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+      }
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import { ApplicationFailure, setHandler } from '@temporalio/workflow';
+import type { CloneRequest } from '../common/request.js';
+import { cloneStatusQuery, type CloneStatus, type CloneStep } from '../common/status.js';
+import { asCloneFailure } from './clone-failure.js';
+
+/** Keeps the clone's current step, attempts and timings, and answers the status query. */
+export class CloneProgress {
+  readonly status: CloneStatus;
+
+  constructor(request: CloneRequest) {
+    this.status = {
+      step: 'validate',
+      node: String(request.node),
+      vmName: String(request.vmName),
+      snapshot: String(request.snapshot),
+      pullAttempts: 0,
+      steps: [],
+    };
+    setHandler(cloneStatusQuery, () => this.status);
+  }
+
+  /** Runs one step, records its timing, and turns its failure into a typed clone failure. */
+  async run<T>(step: CloneStep, work: () => Promise<T>): Promise<T> {
+    this.status.step = step;
+    const timing: CloneStatus['steps'][number] = { step, startedAt: new Date().toISOString() };
+    this.status.steps.push(timing);
+
+    try {
+      const result = await work();
+      timing.outcome = 'ok';
+      return result;
+    } catch (error) {
+      timing.outcome = 'failed';
+      throw asCloneFailure(error, step, this.status.node);
+    } finally {
+      timing.endedAt = new Date().toISOString();
+    }
+  }
+
+  countPull(): void {
+    this.status.pullAttempts += 1;
+  }
+
+  finish(): void {
+    this.status.step = 'done';
+  }
+
+  fail(error: unknown): void {
+    this.status.step = 'failed';
+    if (error instanceof ApplicationFailure) {
+      this.status.failure = { type: error.type ?? 'Unknown', message: error.message };
+    }
+  }
+}
