@@ -1,5 +1,5 @@
 import { Context, log } from '@temporalio/activity';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import { FailureType } from '../../common/failures.js';
 import { nodeTaskQueue } from '../../common/names.js';
 import { failure } from '../to-failure.js';
@@ -20,6 +20,9 @@ export interface WatchNodeInput {
 // long poll began. A live, idle worker starts a new long poll at least every 60 seconds (the
 // server's poll timeout), so a stamp older than 75 seconds means nobody is polling.
 const POLLER_FRESH_MS = 75_000;
+
+// @temporalio/proto is CommonJS; its namespace is reached through the default export.
+const enums = proto.temporal.api.enums.v1;
 
 export function createWatchActivities() {
   return {
@@ -63,8 +66,8 @@ async function describePollers(
 ): Promise<{ identity: string; lastAccessMs: number }[]> {
   const response = await client.workflowService.describeTaskQueue({
     namespace: client.options.namespace,
-    taskQueue: { name: queue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+    taskQueue: { name: queue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+    taskQueueType: enums.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
   });
 
   return (response.pollers ?? []).map((poller) => ({

@@ -1,0 +1,67 @@
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { CloneClient } from '../../client/clone-client.js';
+import { EpochRegistry } from '../registry/index.js';
+import { readFixtureImage, type FixtureImageName } from '../fixtures/images.js';
+import { startTemporalDevServer } from './temporal-server.js';
+import { TestNode } from './test-node.js';
+
+/**
+ * Everything a clone test needs, all real: a Temporal dev server, an epoch-shaped registry on
+ * loopback, and simulated nodes each with a real cocoon-flow worker.
+ */
+export class CloneFixture {
+  private readonly nodes: TestNode[] = [];
+  private nodeCount = 0;
+
+  private constructor(
+    readonly env: TestWorkflowEnvironment,
+    readonly registry: EpochRegistry,
+    readonly client: CloneClient
+  ) {}
+
+  static async start(): Promise<CloneFixture> {
+    quietTemporalLogs();
+    const env = await startTemporalDevServer();
+    const registry = await EpochRegistry.start();
+    return new CloneFixture(env, registry, new CloneClient(env.client));
+  }
+
+  /** A fresh node with its own cocoon root and a running worker. */
+  async node(options: { worker?: boolean; registries?: string[] } = {}): Promise<TestNode> {
+    this.nodeCount += 1;
+    const node = await TestNode.create(`node-${this.nodeCount}-${process.pid}`, {
+      registries: options.registries ?? [`${this.registry.url}/`],
+    });
+    this.nodes.push(node);
+    if (options.worker !== false) {
+      await node.startWorker(this.env.address, this.env.namespace ?? 'default');
+    }
+    return node;
+  }
+
+  /** Pushes a fixture image as the repo's `latest` and returns its digest and URL. */
+  async push(
+    repo: string,
+    image: FixtureImageName
+  ): Promise<{ image: string; digest: string; url: string }> {
+    const { digest } = this.registry.pushCloudImage(repo, await readFixtureImage(image));
+    const url = this.registry.downloadUrl(repo);
+    return { image: url, digest, url };
+  }
+
+  async stop(): Promise<void> {
+    for (const node of this.nodes) await node.destroy();
+    await this.registry.close();
+    await this.env.teardown();
+  }
+}
+
+// Workers in tests log warnings and errors only; a passing run should read as a test report.
+function quietTemporalLogs(): void {
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // Already installed by an earlier fixture in this process.
+  }
+}

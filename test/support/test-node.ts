@@ -1,0 +1,115 @@
+import { execa } from 'execa';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CocoonCli } from '../../activities/cocoon/cocoon-cli.js';
+import type { FlowSettings } from '../../common/config/settings.js';
+import { createNodeWorker, type NodeWorker } from '../../worker/node-worker.js';
+import { SIMULATOR_PATH } from '../cocoon-sim/paths.js';
+import { writeSnapshotArchive } from '../cocoon-sim/snapshot-archive.js';
+
+/**
+ * One simulated VM host: its own cocoon root and run dirs, its own ledger, a cocoon binary that
+ * records every command it is given, and (once started) its own cocoon-flow worker.
+ */
+export class TestNode {
+  private worker?: NodeWorker;
+  private running?: Promise<void>;
+
+  private constructor(
+    readonly name: string,
+    readonly dir: string,
+    readonly settings: FlowSettings,
+    readonly cocoon: CocoonCli,
+    private readonly commandLog: string
+  ) {}
+
+  static async create(name: string, options: { registries: string[] }): Promise<TestNode> {
+    const dir = await mkdtemp(join(tmpdir(), `cocoon-flow-${name}-`));
+    const commandLog = join(dir, 'cocoon-commands.log');
+    const binary = join(dir, 'cocoon');
+
+    // A wrapper that logs each argv line, so tests can prove which cocoon commands ran.
+    await writeFile(
+      binary,
+      `#!/usr/bin/env bash\nprintf '%s\\n' "$*" >> '${commandLog}'\nexec '${SIMULATOR_PATH}' "$@"\n`
+    );
+    await chmod(binary, 0o755);
+
+    const cocoonSettings = {
+      binary,
+      rootDir: join(dir, 'root'),
+      runDir: join(dir, 'root', 'run'),
+      sudo: false,
+    };
+    const settings: FlowSettings = {
+      temporal: { address: 'unused', namespace: 'default' },
+      node: name,
+      cocoon: cocoonSettings,
+      registries: options.registries,
+      ledgerDir: join(dir, 'ledger'),
+    };
+    return new TestNode(name, dir, settings, new CocoonCli(cocoonSettings), commandLog);
+  }
+
+  /** Starts this node's worker with a connection of its own, as a separate host would. */
+  async startWorker(address: string, namespace: string): Promise<void> {
+    this.worker = await createNodeWorker({ ...this.settings, temporal: { address, namespace } });
+    this.running = this.worker.run();
+  }
+
+  async stopWorker(): Promise<void> {
+    this.worker?.shutdown();
+    await this.running;
+    this.worker = undefined;
+  }
+
+  /** Every cocoon command run on this node so far, one argv string each. */
+  async commands(): Promise<string[]> {
+    try {
+      return (await readFile(this.commandLog, 'utf8')).split('\n').filter((l) => l !== '');
+    } catch {
+      return [];
+    }
+  }
+
+  /** Runs cocoon on this node the way an operator would (through the logging wrapper). */
+  async cocoonRun(args: string[]): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+    const { binary, rootDir, runDir } = this.settings.cocoon;
+    const result = await execa(binary, ['--root-dir', rootDir, '--run-dir', runDir, ...args], {
+      reject: false,
+      env: { NO_COLOR: '1' },
+    });
+    return { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode ?? -1 };
+  }
+
+  /** Imports a snapshot pinned to a base image, as vk-cocoon does after pulling it from epoch. */
+  async importSnapshot(
+    name: string,
+    base: { image: string; digest: string; type?: 'cloudimg' | 'oci' }
+  ): Promise<void> {
+    const archive = join(this.dir, `${name.replace(/\W/g, '_')}.tar`);
+    await writeSnapshotArchive(archive, {
+      name,
+      image: base.image,
+      imageDigest: base.digest,
+      imageType: base.type ?? 'cloudimg',
+      cpu: 2,
+      memory: 1024 ** 3,
+      storage: 10 * 1024 ** 3,
+    });
+    const result = await this.cocoonRun(['snapshot', 'import', archive, '--name', name]);
+    if (result.exitCode !== 0) throw new Error(`snapshot import failed: ${result.stderr}`);
+  }
+
+  /** Removes every VM (killing the stand-in hypervisors) and the node's directory. */
+  async destroy(): Promise<void> {
+    await this.stopWorker();
+    const listed = await this.cocoonRun(['vm', 'list', '-o', 'json']);
+    if (listed.exitCode === 0 && listed.stdout.trim().startsWith('[')) {
+      const vms = JSON.parse(listed.stdout) as { id: string }[];
+      for (const vm of vms) await this.cocoonRun(['vm', 'rm', '--force', vm.id]);
+    }
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
