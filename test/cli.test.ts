@@ -43,6 +43,7 @@ function runCli(args: string[], env: Record<string, string> = {}) {
     extendEnv: false,
     env: { PATH: process.env.PATH ?? '', COCOON_FLOW_CONFIG: configPath, ...env },
     timeout: 120_000,
+    stripFinalNewline: false,
   });
 }
 
