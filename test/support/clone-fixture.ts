@@ -4,14 +4,14 @@ import { CloneClient } from '../../client/clone-client.js';
 import { EpochRegistry } from '../registry/index.js';
 import { readFixtureImage, type FixtureImageName } from '../fixtures/images.js';
 import { startTemporalDevServer } from './temporal-server.js';
-import { TestNode } from './test-node.js';
+import { SimulatedNode } from './simulated-node.js';
 
 /**
  * Everything a clone test needs, all real: a Temporal dev server, an epoch-shaped registry on
  * loopback, and simulated nodes each with a real cocoon-flow worker.
  */
 export class CloneFixture {
-  private readonly nodes: TestNode[] = [];
+  private readonly nodes: SimulatedNode[] = [];
   private nodeCount = 0;
 
   private constructor(
@@ -28,9 +28,9 @@ export class CloneFixture {
   }
 
   /** A fresh node with its own cocoon root and a running worker. */
-  async node(options: { worker?: boolean; registries?: string[] } = {}): Promise<TestNode> {
+  async node(options: { worker?: boolean; registries?: string[] } = {}): Promise<SimulatedNode> {
     this.nodeCount += 1;
-    const node = await TestNode.create(`node-${this.nodeCount}-${process.pid}`, {
+    const node = await SimulatedNode.create(`node-${this.nodeCount}-${process.pid}`, {
       registries: options.registries ?? [`${this.registry.url}/`],
     });
     this.nodes.push(node);

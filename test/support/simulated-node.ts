@@ -12,7 +12,7 @@ import { writeSnapshotArchive } from '../cocoon-sim/snapshot-archive.js';
  * One simulated VM host: its own cocoon root and run dirs, its own ledger, a cocoon binary that
  * records every command it is given, and (once started) its own cocoon-flow worker.
  */
-export class TestNode {
+export class SimulatedNode {
   private worker?: NodeWorker;
   private running?: Promise<void>;
 
@@ -24,7 +24,7 @@ export class TestNode {
     private readonly commandLog: string
   ) {}
 
-  static async create(name: string, options: { registries: string[] }): Promise<TestNode> {
+  static async create(name: string, options: { registries: string[] }): Promise<SimulatedNode> {
     const dir = await mkdtemp(join(tmpdir(), `cocoon-flow-${name}-`));
     const commandLog = join(dir, 'cocoon-commands.log');
     const binary = join(dir, 'cocoon');
@@ -49,7 +49,7 @@ export class TestNode {
       registries: options.registries,
       ledgerDir: join(dir, 'ledger'),
     };
-    return new TestNode(name, dir, settings, new CocoonCli(cocoonSettings), commandLog);
+    return new SimulatedNode(name, dir, settings, new CocoonCli(cocoonSettings), commandLog);
   }
 
   /** Starts this node's worker with a connection of its own, as a separate host would. */
