@@ -59,7 +59,11 @@ export function createNodeActivities(deps: NodeActivityDeps) {
       try {
         const snapshot = await cocoon.inspectSnapshot(input.snapshot);
         return checkedBase(
-          { image: snapshot.image, digest: snapshot.image_digest, type: snapshot.image_type as ImageType },
+          {
+            image: snapshot.image,
+            digest: snapshot.image_digest,
+            type: snapshot.image_type as ImageType,
+          },
           what
         );
       } catch (error) {
@@ -284,7 +288,10 @@ function checkedBase(base: BaseImage, what: string): BaseImage {
 
 function ensureAllowed(url: string, registries: readonly string[], what: string): void {
   if (!isPullableUrl(url)) {
-    throw failure(FailureType.InvalidRequest, `${what}: ${JSON.stringify(url)} is not an http(s) URL`);
+    throw failure(
+      FailureType.InvalidRequest,
+      `${what}: ${JSON.stringify(url)} is not an http(s) URL`
+    );
   }
   if (!isAllowedUrl(url, registries)) {
     throw failure(

@@ -141,7 +141,9 @@ async function queryWithin(
 ): Promise<CloneStatus | undefined> {
   // A closed clone is queried by replaying it on a worker; with no worker up the query would
   // wait, so it is given a few seconds and then left out.
-  const timeout = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), timeoutMs).unref());
+  const timeout = new Promise<undefined>((resolve) =>
+    setTimeout(() => resolve(undefined), timeoutMs).unref()
+  );
   const query = handle.query(cloneStatusQuery).catch(() => undefined);
   return Promise.race([query, timeout]);
 }

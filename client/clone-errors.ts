@@ -5,7 +5,10 @@ export class InvalidCloneRequestError extends Error {
   override readonly name = 'InvalidCloneRequestError';
   readonly type = 'InvalidRequest';
 
-  constructor(readonly problems: RequestProblem[], message: string) {
+  constructor(
+    readonly problems: RequestProblem[],
+    message: string
+  ) {
     super(message);
   }
 }
@@ -37,7 +40,10 @@ export class CloneCancelledError extends Error {
 export class TemporalUnavailableError extends Error {
   override readonly name = 'TemporalUnavailableError';
 
-  constructor(readonly address: string, reason: string) {
+  constructor(
+    readonly address: string,
+    reason: string
+  ) {
     super(`cannot reach Temporal at ${address}: ${reason}`);
   }
 }

@@ -348,7 +348,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 // Long or hostile values are shortened so that an error message stays one readable line.
 function quote(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   const shown = text.length > 80 ? `${text.slice(0, 77)}...` : text;
   return JSON.stringify(shown);
 }

@@ -14,8 +14,11 @@ export function followSteps(handle: WorkflowHandle): { stop: () => Promise<void>
     for (const step of status.steps.slice(printed)) {
       if (!step.endedAt) break;
       const seconds = (Date.parse(step.endedAt) - Date.parse(step.startedAt)) / 1000;
-      const note = step.step === 'verify' && status.verification ? `  (${status.verification})` : '';
-      say(`     ${step.step.padEnd(15)} ${(step.outcome ?? '').padEnd(7)} ${seconds.toFixed(2)}s${note}`);
+      const note =
+        step.step === 'verify' && status.verification ? `  (${status.verification})` : '';
+      say(
+        `     ${step.step.padEnd(15)} ${(step.outcome ?? '').padEnd(7)} ${seconds.toFixed(2)}s${note}`
+      );
       printed += 1;
     }
   };

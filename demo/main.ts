@@ -30,7 +30,9 @@ const uiUrl = `http://127.0.0.1:${Number(env.address.split(':').pop()) + 1000}`;
 try {
   say(`   Temporal dev server  ${env.address}   Web UI ${uiUrl}`);
   say(`   registry             ${registry.url}  (epoch-shaped, loopback)`);
-  say(`   node                 ${node.name}  (cocoon simulator, root ${node.settings.cocoon.rootDir})`);
+  say(
+    `   node                 ${node.name}  (cocoon simulator, root ${node.settings.cocoon.rootDir})`
+  );
   say();
 
   const url = registry.downloadUrl(REPO);
@@ -45,7 +47,10 @@ try {
   say('   was baked on it.');
 
   const plain = await node.cocoonRun(['vm', 'clone', '--pull', '--name', 'plain-vm', SNAPSHOT]);
-  const plainError = plain.stderr.split('\n').filter((l) => l.startsWith('Error:')).pop();
+  const plainError = plain.stderr
+    .split('\n')
+    .filter((l) => l.startsWith('Error:'))
+    .pop();
   say('3. Plain `cocoon vm clone --pull` trusts the cached URL and dies in the restore:');
   say(`   ${plainError ?? `exit code ${plain.exitCode}`}`);
 
@@ -67,7 +72,9 @@ try {
     await steps.stop();
     say(`   VM ${vm.config.name} (${vm.id}) is ${vm.state}, pid ${vm.pid},`);
     const served = registry.requestCount({ route: 'download', repo: REPO });
-    say(`   on base ${shortDigest(String(vm.config.image_digest))}; the registry served the image ${served === 1 ? 'once' : `${served} times`}.`);
+    say(
+      `   on base ${shortDigest(String(vm.config.image_digest))}; the registry served the image ${served === 1 ? 'once' : `${served} times`}.`
+    );
     say();
     say('   The VM record, as `cocoon vm clone -o json` prints it:');
     say(JSON.stringify(vm, null, 2).replace(/^/gm, '   '));

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
 import { CloneFixture } from './support/clone-fixture.js';
-import type { TestNode } from './support/test-node.js';
+import type { SimulatedNode } from './support/simulated-node.js';
 
 // The cocoon-flow CLI as vk-cocoon would run it: a subprocess, with the node and Temporal
 // address taken from a config file, since sudo drops the environment and vk-cocoon passes no
@@ -14,7 +14,7 @@ import type { TestNode } from './support/test-node.js';
 const CLI = fileURLToPath(new URL('../client/cli/main.js', import.meta.url));
 
 let fixture: CloneFixture;
-let node: TestNode;
+let node: SimulatedNode;
 let configPath: string;
 
 before(async () => {
@@ -56,10 +56,27 @@ describe('cocoon-flow clone', () => {
     const image = await fixture.push('cli/base', 'base-v1');
     await node.importSnapshot('cli-hot', image);
 
-    const result = await runCli(['vm', 'clone', '--output', 'json', '--name', 'cli-vm-1', '--cpu', '2', '--memory', '1073741824', 'cli-hot']);
+    const result = await runCli([
+      'vm',
+      'clone',
+      '--output',
+      'json',
+      '--name',
+      'cli-vm-1',
+      '--cpu',
+      '2',
+      '--memory',
+      '1073741824',
+      'cli-hot',
+    ]);
 
     assert.equal(result.exitCode, 0, result.stderr);
-    const vm = JSON.parse(result.stdout) as { id: string; state: string; pid: number; config: { name: string; cpu: number } };
+    const vm = JSON.parse(result.stdout) as {
+      id: string;
+      state: string;
+      pid: number;
+      config: { name: string; cpu: number };
+    };
     assert.equal(vm.config.name, 'cli-vm-1');
     assert.equal(vm.state, 'running');
     assert.ok(vm.pid > 0);
@@ -98,7 +115,10 @@ describe('cocoon-flow clone', () => {
     });
 
     assert.equal(result.exitCode, 1);
-    assert.match(errorLines(result.stderr)[0] ?? '', /^Error: cannot reach Temporal at 127\.0\.0\.1:1/);
+    assert.match(
+      errorLines(result.stderr)[0] ?? '',
+      /^Error: cannot reach Temporal at 127\.0\.0\.1:1/
+    );
     assert.ok(Date.now() - started < 15_000, `took ${Date.now() - started} ms`);
   });
 });

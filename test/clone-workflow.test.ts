@@ -9,7 +9,7 @@ import { cloneStatusQuery } from '../common/status.js';
 import { CLONE_WORKFLOW_QUEUE, CLONE_WORKFLOW_TYPE, cloneWorkflowId } from '../common/names.js';
 import { blobPath } from '../activities/image/blob-file.js';
 import { CloneFixture } from './support/clone-fixture.js';
-import type { TestNode } from './support/test-node.js';
+import type { SimulatedNode } from './support/simulated-node.js';
 
 // The clone workflow end to end: a real Temporal dev server, a real worker per node, the
 // epoch-shaped registry on loopback and the cocoon simulator.
@@ -25,12 +25,25 @@ after(async () => {
   await fixture?.stop();
 });
 
-function request(node: TestNode, snapshot: string, extra: Partial<CloneRequest> = {}): CloneRequest {
+function request(
+  node: SimulatedNode,
+  snapshot: string,
+  extra: Partial<CloneRequest> = {}
+): CloneRequest {
   vmCount += 1;
-  return { node: node.name, vmName: `vm-${vmCount}`, snapshot, requestId: `pod-${vmCount}`, ...extra };
+  return {
+    node: node.name,
+    vmName: `vm-${vmCount}`,
+    snapshot,
+    requestId: `pod-${vmCount}`,
+    ...extra,
+  };
 }
 
-async function expectCloneFailure(promise: Promise<unknown>, type: string): Promise<CloneFailedError> {
+async function expectCloneFailure(
+  promise: Promise<unknown>,
+  type: string
+): Promise<CloneFailedError> {
   const error = await promise.then(
     () => assert.fail(`expected the clone to fail with ${type}`),
     (e: unknown) => e
@@ -69,7 +82,11 @@ describe('the incident: a stale URL cache on the node', () => {
     assert.ok(typeof vm.pid === 'number' && vm.pid > 0, 'the record carries the real pid');
     assert.equal(vm.config.name, req.vmName);
     assert.equal(downloads(repo), 1, 'the registry served the image exactly once');
-    assert.ok((await node.commands()).includes(`--root-dir ${node.settings.cocoon.rootDir} --run-dir ${node.settings.cocoon.runDir} image pull --force ${current.url}`));
+    assert.ok(
+      (await node.commands()).includes(
+        `--root-dir ${node.settings.cocoon.rootDir} --run-dir ${node.settings.cocoon.runDir} image pull --force ${current.url}`
+      )
+    );
     const blob = await stat(blobPath(node.settings.cocoon.rootDir, current.digest));
     assert.ok(blob.size > 0);
 
@@ -165,7 +182,10 @@ describe('a digest no registry serves', () => {
     await node.importSnapshot('lost-hot', { image: served.url, digest: pinned });
 
     const req = request(node, 'lost-hot');
-    const error = await expectCloneFailure(fixture.client.clone(req), FailureType.DigestUnavailable);
+    const error = await expectCloneFailure(
+      fixture.client.clone(req),
+      FailureType.DigestUnavailable
+    );
 
     assert.match(error.message, new RegExp(served.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
     assert.ok(error.message.includes(pinned), 'names the expected digest');
@@ -183,7 +203,10 @@ describe('transient registry errors', () => {
     const image = await fixture.push(repo, 'base-v2');
     await node.importSnapshot('flaky-hot', image);
     fixture.registry.injectFault({ route: 'download', repo }, { kind: 'status', status: 503 });
-    fixture.registry.injectFault({ route: 'download', repo }, { kind: 'truncate', afterBytes: 200_000 });
+    fixture.registry.injectFault(
+      { route: 'download', repo },
+      { kind: 'truncate', afterBytes: 200_000 }
+    );
 
     const req = request(node, 'flaky-hot');
     const vm = await fixture.client.clone(req);
@@ -216,9 +239,22 @@ describe('bad requests', () => {
     ['a VM name with shell characters', { vmName: 'vm;rm -rf /' }],
     ['a VM name over 63 characters', { vmName: 'v'.repeat(64) }],
     ['an empty node', { node: '' }],
-    ['a malformed digest', { base: { image: 'http://127.0.0.1/dl/x', digest: 'sha256:abc', type: 'cloudimg' } }],
-    ['a cloud-image base that is a file URL', { base: { image: 'file:///etc/shadow', digest: `sha256:${'a'.repeat(64)}`, type: 'cloudimg' } }],
-    ['a cloud-image base that is an ftp URL', { base: { image: 'ftp://host/x.qcow2', digest: `sha256:${'a'.repeat(64)}`, type: 'cloudimg' } }],
+    [
+      'a malformed digest',
+      { base: { image: 'http://127.0.0.1/dl/x', digest: 'sha256:abc', type: 'cloudimg' } },
+    ],
+    [
+      'a cloud-image base that is a file URL',
+      {
+        base: { image: 'file:///etc/shadow', digest: `sha256:${'a'.repeat(64)}`, type: 'cloudimg' },
+      },
+    ],
+    [
+      'a cloud-image base that is an ftp URL',
+      {
+        base: { image: 'ftp://host/x.qcow2', digest: `sha256:${'a'.repeat(64)}`, type: 'cloudimg' },
+      },
+    ],
   ];
 
   for (const [what, override] of cases) {
@@ -238,7 +274,10 @@ describe('bad requests', () => {
       workflowId: `raw-${vmCount}`,
       args: [req],
     });
-    const error = await expectCloneFailure(fixture.client.result(handle), FailureType.InvalidRequest);
+    const error = await expectCloneFailure(
+      fixture.client.result(handle),
+      FailureType.InvalidRequest
+    );
 
     assert.match(error.message, /vmName/);
     assert.deepEqual(await node.commands(), []);
@@ -251,7 +290,10 @@ describe('bad requests', () => {
       base: { image: image.url, digest: image.digest, type: 'cloudimg' },
     });
 
-    const error = await expectCloneFailure(fixture.client.clone(req), FailureType.RegistryNotAllowed);
+    const error = await expectCloneFailure(
+      fixture.client.clone(req),
+      FailureType.RegistryNotAllowed
+    );
 
     assert.ok(error.message.includes(image.url));
     assert.deepEqual(await node.commands(), []);
@@ -265,12 +307,17 @@ describe('idempotent starts', () => {
     await node.importSnapshot('twice-hot', image);
     const req = request(node, 'twice-hot');
 
-    const [first, second] = await Promise.all([fixture.client.clone(req), fixture.client.clone(req)]);
+    const [first, second] = await Promise.all([
+      fixture.client.clone(req),
+      fixture.client.clone(req),
+    ]);
     const again = await fixture.client.clone(req);
 
     assert.equal(first.id, second.id);
     assert.equal(again.id, first.id, 'a finished clone returns its result');
-    const listed = JSON.parse((await node.cocoonRun(['vm', 'list', '-o', 'json'])).stdout) as unknown[];
+    const listed = JSON.parse(
+      (await node.cocoonRun(['vm', 'list', '-o', 'json'])).stdout
+    ) as unknown[];
     assert.equal(listed.length, 1);
     assert.equal((await node.commands()).filter((c) => c.includes('vm clone')).length, 1);
   });
@@ -295,7 +342,15 @@ describe('VM names and bases the clone must not touch', () => {
     await node.importSnapshot('taken-hot', image);
     assert.equal((await node.cocoonRun(['image', 'pull', image.url])).exitCode, 0);
     const req = request(node, 'taken-hot');
-    const made = await node.cocoonRun(['vm', 'clone', '--name', req.vmName, '-o', 'json', 'taken-hot']);
+    const made = await node.cocoonRun([
+      'vm',
+      'clone',
+      '--name',
+      req.vmName,
+      '-o',
+      'json',
+      'taken-hot',
+    ]);
     assert.equal(made.exitCode, 0, made.stderr);
     const theirs = JSON.parse(made.stdout) as { id: string };
 

@@ -4,7 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CocoonCli } from '../activities/cocoon/cocoon-cli.js';
-import { CocoonError, findErrorLine, type CocoonErrorCode } from '../activities/cocoon/cocoon-error.js';
+import {
+  CocoonError,
+  findErrorLine,
+  type CocoonErrorCode,
+} from '../activities/cocoon/cocoon-error.js';
 import { readFixtureImage } from './fixtures/images.js';
 import { EpochRegistry } from './registry/index.js';
 import { SimulatedNode } from './support/simulated-node.js';
@@ -84,7 +88,10 @@ describe('typed errors from cocoon', () => {
 
   test('a 503 on pull is HttpStatus 503', async () => {
     registry.pushCloudImage('driver/busy', await readFixtureImage('base-v1'));
-    registry.injectFault({ route: 'download', repo: 'driver/busy' }, { kind: 'status', status: 503 });
+    registry.injectFault(
+      { route: 'download', repo: 'driver/busy' },
+      { kind: 'status', status: 503 }
+    );
     const error = await expectCode(
       node.cocoon.pullImage(registry.downloadUrl('driver/busy'), true),
       'HttpStatus'
@@ -93,8 +100,14 @@ describe('typed errors from cocoon', () => {
   });
 
   test('an HTML page is NotADiskImage', async () => {
-    registry.pushRawBody('driver/html', Buffer.from(`<!DOCTYPE html><html>${'x'.repeat(1024)}</html>`));
-    await expectCode(node.cocoon.pullImage(registry.downloadUrl('driver/html'), true), 'NotADiskImage');
+    registry.pushRawBody(
+      'driver/html',
+      Buffer.from(`<!DOCTYPE html><html>${'x'.repeat(1024)}</html>`)
+    );
+    await expectCode(
+      node.cocoon.pullImage(registry.downloadUrl('driver/html'), true),
+      'NotADiskImage'
+    );
   });
 
   test('a refused connection is RegistryUnreachable', async () => {
@@ -124,7 +137,10 @@ describe('typed errors from cocoon', () => {
     assert.equal(vm.pid, 0, 'vm clone prints pid 0; vm inspect has the real one');
     assert.ok(((await node.cocoon.inspectVm('vm-a'))?.pid ?? 0) > 0);
     await expectCode(node.cocoon.cloneVm('driver-hot', { name: 'vm-a' }), 'VmNameTaken');
-    await expectCode(node.cocoon.cloneVm('driver-hot', { name: 'vm-b', cpu: 1 }), 'ResourceBelowSnapshot');
+    await expectCode(
+      node.cocoon.cloneVm('driver-hot', { name: 'vm-b', cpu: 1 }),
+      'ResourceBelowSnapshot'
+    );
   });
 
   test('a binary that cannot run is NotStarted', async () => {

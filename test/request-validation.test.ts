@@ -10,7 +10,12 @@ const valid: CloneRequest = {
   vmName: 'vk-default-demo-0',
   snapshot: 'simular/win11-hot-testing:v1-20260509',
   requestId: '3f0c9a2e-1b7d-4c55-9d0e-6a1f2b3c4d5e',
-  resources: { cpu: 2, memoryBytes: 4 * 1024 ** 3, storageBytes: 20 * 1024 ** 3, network: 'cocoon' },
+  resources: {
+    cpu: 2,
+    memoryBytes: 4 * 1024 ** 3,
+    storageBytes: 20 * 1024 ** 3,
+    network: 'cocoon',
+  },
   base: { image: 'https://epoch.simular.cloud/dl/simular/win11', digest: DIGEST, type: 'cloudimg' },
 };
 
@@ -36,14 +41,46 @@ describe('clone request validation', () => {
     ['a snapshot with traversal', { ...valid, snapshot: 'a/../../b' }, 'snapshot'],
     ['a snapshot starting with a dash', { ...valid, snapshot: '--force' }, 'snapshot'],
     ['a short digest', { ...valid, base: { ...valid.base, digest: 'sha256:abc' } }, 'base.digest'],
-    ['an upper-case digest', { ...valid, base: { ...valid.base, digest: DIGEST.toUpperCase() } }, 'base.digest'],
-    ['a sha512 digest', { ...valid, base: { ...valid.base, digest: `sha512:${'c'.repeat(128)}` } }, 'base.digest'],
-    ['a file URL base', { ...valid, base: { ...valid.base, image: 'file:///etc/shadow' } }, 'base.image'],
-    ['a gopher URL base', { ...valid, base: { ...valid.base, image: 'gopher://x/y' } }, 'base.image'],
-    ['a URL with user info', { ...valid, base: { ...valid.base, image: 'https://u:p@epoch/dl/x' } }, 'base.image'],
-    ['a URL with a query', { ...valid, base: { ...valid.base, image: 'https://epoch/dl/x?a=b' } }, 'base.image'],
-    ['a URL with dot segments', { ...valid, base: { ...valid.base, image: 'https://epoch/dl/../x' } }, 'base.image'],
-    ['a URL with a quote', { ...valid, base: { ...valid.base, image: "https://epoch/dl/x'y" } }, 'base.image'],
+    [
+      'an upper-case digest',
+      { ...valid, base: { ...valid.base, digest: DIGEST.toUpperCase() } },
+      'base.digest',
+    ],
+    [
+      'a sha512 digest',
+      { ...valid, base: { ...valid.base, digest: `sha512:${'c'.repeat(128)}` } },
+      'base.digest',
+    ],
+    [
+      'a file URL base',
+      { ...valid, base: { ...valid.base, image: 'file:///etc/shadow' } },
+      'base.image',
+    ],
+    [
+      'a gopher URL base',
+      { ...valid, base: { ...valid.base, image: 'gopher://x/y' } },
+      'base.image',
+    ],
+    [
+      'a URL with user info',
+      { ...valid, base: { ...valid.base, image: 'https://u:p@epoch/dl/x' } },
+      'base.image',
+    ],
+    [
+      'a URL with a query',
+      { ...valid, base: { ...valid.base, image: 'https://epoch/dl/x?a=b' } },
+      'base.image',
+    ],
+    [
+      'a URL with dot segments',
+      { ...valid, base: { ...valid.base, image: 'https://epoch/dl/../x' } },
+      'base.image',
+    ],
+    [
+      'a URL with a quote',
+      { ...valid, base: { ...valid.base, image: "https://epoch/dl/x'y" } },
+      'base.image',
+    ],
     ['an unknown base type', { ...valid, base: { ...valid.base, type: 'vmdk' } }, 'base.type'],
     ['negative CPUs', { ...valid, resources: { cpu: -1 } }, 'resources.cpu'],
     ['fractional CPUs', { ...valid, resources: { cpu: 1.5 } }, 'resources.cpu'],
@@ -52,8 +89,16 @@ describe('clone request validation', () => {
     ['a bad DNS server', { ...valid, resources: { dns: ['8.8.8.8; reboot'] } }, 'resources.dns'],
     ['an unknown top-level field', { ...valid, privileged: true }, 'privileged'],
     ['an unknown resource field', { ...valid, resources: { gpu: 1 } }, 'resources.gpu'],
-    ['a zero node timeout', { ...valid, options: { nodeTimeoutSeconds: 0 } }, 'options.nodeTimeoutSeconds'],
-    ['too many pull attempts', { ...valid, options: { pullAttempts: 1000 } }, 'options.pullAttempts'],
+    [
+      'a zero node timeout',
+      { ...valid, options: { nodeTimeoutSeconds: 0 } },
+      'options.nodeTimeoutSeconds',
+    ],
+    [
+      'too many pull attempts',
+      { ...valid, options: { pullAttempts: 1000 } },
+      'options.pullAttempts',
+    ],
   ];
 
   for (const [what, request, field] of rejected) {
@@ -72,7 +117,10 @@ describe('registry allow-list', () => {
     const allowed = ['https://epoch.simular.cloud'];
     assert.ok(isAllowedUrl('https://epoch.simular.cloud/dl/simular/win11', allowed));
     assert.ok(!isAllowedUrl('https://epoch.simular.cloud.evil.net/dl/x', allowed));
-    assert.ok(!isAllowedUrl('http://epoch.simular.cloud/dl/x', allowed), 'scheme is part of the prefix');
+    assert.ok(
+      !isAllowedUrl('http://epoch.simular.cloud/dl/x', allowed),
+      'scheme is part of the prefix'
+    );
     assert.ok(isAllowedUrl('https://r/dl/a', ['https://r/dl/']));
     assert.ok(!isAllowedUrl('https://r/v2/a', ['https://r/dl/']));
     assert.ok(!isAllowedUrl('https://r/dl/a', []));

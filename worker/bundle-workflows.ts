@@ -8,5 +8,12 @@ await writeFile(WORKFLOW_BUNDLE_PATH, code);
 
 function quietLogger() {
   const ignore = () => undefined;
-  return { trace: ignore, debug: ignore, info: ignore, warn: console.warn, error: console.error, log: ignore };
+  return {
+    trace: ignore,
+    debug: ignore,
+    info: ignore,
+    warn: console.warn,
+    error: console.error,
+    log: ignore,
+  };
 }

@@ -37,7 +37,8 @@ export async function createNodeWorker(
   }
 
   const connection =
-    options.connection ?? (await NativeConnection.connect(temporalConnectionOptions(settings.temporal)));
+    options.connection ??
+    (await NativeConnection.connect(temporalConnectionOptions(settings.temporal)));
   const ownsConnection = options.connection === undefined;
   const identity = `cocoon-flow@${node}`;
   const namespace = settings.temporal.namespace;

@@ -5,10 +5,13 @@ import { fileURLToPath } from 'node:url';
 // second instead of spending its start-up running webpack. Without the bundle (a developer
 // running from a fresh compile) the worker bundles on start.
 
-export const WORKFLOW_BUNDLE_PATH = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
+export const WORKFLOW_BUNDLE_PATH = fileURLToPath(
+  new URL('../workflow-bundle.js', import.meta.url)
+);
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
 
-export function workflowSource(): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
+export function workflowSource():
+  { workflowBundle: { codePath: string } } | { workflowsPath: string } {
   return existsSync(WORKFLOW_BUNDLE_PATH)
     ? { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }
     : { workflowsPath: WORKFLOWS_PATH };

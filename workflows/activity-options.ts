@@ -103,7 +103,8 @@ const WATCH: ActivityOptions = {
 /** Proxies of the node-pinned activities, one per timeout profile. */
 export function nodeActivities(node: string) {
   const taskQueue = nodeTaskQueue(node);
-  const on = (options: ActivityOptions) => proxyActivities<NodeActivities>({ ...options, taskQueue });
+  const on = (options: ActivityOptions) =>
+    proxyActivities<NodeActivities>({ ...options, taskQueue });
 
   return {
     quick: on(QUICK),

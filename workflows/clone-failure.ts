@@ -40,7 +40,11 @@ export function failureTypeOf(error: unknown): string | undefined {
   return error instanceof ApplicationFailure ? (error.type ?? undefined) : undefined;
 }
 
-export function cloneFailure(type: FailureType, message: string, details?: unknown): ApplicationFailure {
+export function cloneFailure(
+  type: FailureType,
+  message: string,
+  details?: unknown
+): ApplicationFailure {
   return ApplicationFailure.create({
     type,
     message,

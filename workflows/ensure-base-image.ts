@@ -85,7 +85,11 @@ async function pullByDigest(
   const { base, activities, progress } = context;
   const pinnedUrl = digestPinnedUrl(base.image, base.digest);
   if (!pinnedUrl) {
-    throw digestUnavailable(context, servedDigest, 'the URL is not an epoch /dl/ URL, so no registry URL serves the pinned digest');
+    throw digestUnavailable(
+      context,
+      servedDigest,
+      'the URL is not an epoch /dl/ URL, so no registry URL serves the pinned digest'
+    );
   }
 
   progress.countPull();
@@ -102,7 +106,11 @@ async function pullByDigest(
     activities.verify.verifyCloudImage({ url: pinnedUrl, digest: base.digest })
   );
   if (outcome.verified) return outcome.verification;
-  throw digestUnavailable(context, servedDigest, `${pinnedUrl} served ${outcome.servedDigest ?? 'nothing usable'}`);
+  throw digestUnavailable(
+    context,
+    servedDigest,
+    `${pinnedUrl} served ${outcome.servedDigest ?? 'nothing usable'}`
+  );
 }
 
 function digestUnavailable(

@@ -103,7 +103,10 @@ export class CocoonCli {
   }
 
   /** Runs one cocoon command and returns its output, or throws a classified CocoonError. */
-  async run(command: string[], options: RunOptions = {}): Promise<{ stdout: string; stderr: string }> {
+  async run(
+    command: string[],
+    options: RunOptions = {}
+  ): Promise<{ stdout: string; stderr: string }> {
     const [file, args] = this.argv(command);
     const result = await execa(file, args, {
       reject: false,
@@ -134,7 +137,9 @@ export class CocoonCli {
     }
 
     const errorLine = findErrorLine(result.stderr);
-    const { code, httpStatus } = errorLine ? classifyErrorLine(errorLine) : { code: 'Unknown' as const };
+    const { code, httpStatus } = errorLine
+      ? classifyErrorLine(errorLine)
+      : { code: 'Unknown' as const };
     const reason = errorLine ?? `exit code ${result.exitCode} without an Error line`;
     throw new CocoonError(code, `cocoon ${command.join(' ')}: ${reason}`, {
       command,

@@ -76,7 +76,9 @@ async function describePollers(
   }));
 }
 
-function timestampMs(stamp: { seconds?: unknown; nanos?: number | null } | null | undefined): number {
+function timestampMs(
+  stamp: { seconds?: unknown; nanos?: number | null } | null | undefined
+): number {
   if (!stamp) return 0;
   return Number(stamp.seconds ?? 0) * 1000 + Math.floor((stamp.nanos ?? 0) / 1e6);
 }

@@ -48,10 +48,13 @@ export async function runCloneCommand(args: string[]): Promise<void> {
 
   const settings = loadSettings({ ...connectionFlags(values), node: stringValue(values.node) });
   if (!settings.node) {
-    throw new UsageError('no node: pass --node or set "node" in the config file (/etc/cocoon-flow/config.json)');
+    throw new UsageError(
+      'no node: pass --node or set "node" in the config file (/etc/cocoon-flow/config.json)'
+    );
   }
   const vmName = stringValue(values.name);
-  if (!vmName) throw new UsageError('--name is required: a clone needs a VM name it can find again');
+  if (!vmName)
+    throw new UsageError('--name is required: a clone needs a VM name it can find again');
 
   const request = buildRequest(values, positionals[0] as string, settings.node, vmName);
   request.options = {
@@ -85,7 +88,9 @@ function buildRequest(
     storageBytes: sizeValue(values.storage, 'storage'),
     nics: integerValue(values.nics, 'nics'),
     network: stringValue(values.network),
-    dns: stringValue(values.dns)?.split(/[,;]/).filter((s) => s !== ''),
+    dns: stringValue(values.dns)
+      ?.split(/[,;]/)
+      .filter((s) => s !== ''),
     noDirectIO: values['no-direct-io'] === true ? true : undefined,
     onDemand: values['on-demand'] === true ? true : undefined,
   };
@@ -96,7 +101,9 @@ function buildRequest(
     snapshot,
     requestId: stringValue(values['request-id']),
     resources: dropUndefined(resources),
-    options: dropUndefined({ pullAttempts: integerValue(values['pull-attempts'], 'pull-attempts') }),
+    options: dropUndefined({
+      pullAttempts: integerValue(values['pull-attempts'], 'pull-attempts'),
+    }),
   };
 }
 

@@ -23,7 +23,12 @@ export function parseCommand<T extends NonNullable<ParseArgsConfig['options']>>(
   options: T
 ): { values: ParsedValues; positionals: string[] } {
   try {
-    const { values, positionals } = parseArgs({ args, options, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      args,
+      options,
+      allowPositionals: true,
+      strict: true,
+    });
     return { values: values as ParsedValues, positionals };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
@@ -57,7 +62,9 @@ export function integerValue(value: unknown, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const number = Number(value);
   if (typeof value !== 'string' || !/^\d+$/.test(value) || !Number.isSafeInteger(number)) {
-    throw new UsageError(`invalid argument ${JSON.stringify(value)} for "--${flag}": not a whole number`);
+    throw new UsageError(
+      `invalid argument ${JSON.stringify(value)} for "--${flag}": not a whole number`
+    );
   }
   return number;
 }
@@ -73,7 +80,9 @@ export function sizeValue(value: unknown, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const match = typeof value === 'string' ? SIZE.exec(value.trim()) : null;
   if (!match?.[1]) {
-    throw new UsageError(`invalid argument ${JSON.stringify(value)} for "--${flag}": not a size such as 4G or 4294967296`);
+    throw new UsageError(
+      `invalid argument ${JSON.stringify(value)} for "--${flag}": not a size such as 4G or 4294967296`
+    );
   }
 
   const power = UNIT_POWER[(match[2] ?? '').toLowerCase()] ?? 0;

@@ -28,7 +28,9 @@ export async function runStatusCommand(args: string[]): Promise<void> {
       requestId: stringValue(values['request-id']),
     });
     process.stdout.write(
-      stringValue(values.output) === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report)
+      stringValue(values.output) === 'json'
+        ? `${JSON.stringify(report, null, 2)}\n`
+        : formatReport(report)
     );
   } finally {
     await client.close();
@@ -48,7 +50,10 @@ function formatReport(report: CloneReport): string {
       lines.push(`    ${step.step.padEnd(15)} ${step.outcome ?? 'running'} ${durationOf(step)}`);
     }
   }
-  if (report.result) lines.push(`  vm: ${report.result.config.name} ${report.result.id} ${report.result.state} pid ${report.result.pid ?? '-'}`);
+  if (report.result)
+    lines.push(
+      `  vm: ${report.result.config.name} ${report.result.id} ${report.result.state} pid ${report.result.pid ?? '-'}`
+    );
   if (report.failure) lines.push(`  failure: ${report.failure.type}: ${report.failure.message}`);
   return `${lines.join('\n')}\n`;
 }

@@ -64,14 +64,22 @@ export function loadSettings(flags: SettingFlags = {}, env: Env = process.env): 
     node: flags.node ?? env.COCOON_FLOW_NODE ?? file.node,
     cocoon: {
       binary:
-        flags.cocoonBinary ?? env.COCOON_FLOW_COCOON_BINARY ?? file.cocoon?.binary ?? DEFAULTS.cocoonBinary,
-      rootDir: flags.rootDir ?? env.COCOON_FLOW_ROOT_DIR ?? file.cocoon?.rootDir ?? DEFAULTS.rootDir,
+        flags.cocoonBinary ??
+        env.COCOON_FLOW_COCOON_BINARY ??
+        file.cocoon?.binary ??
+        DEFAULTS.cocoonBinary,
+      rootDir:
+        flags.rootDir ?? env.COCOON_FLOW_ROOT_DIR ?? file.cocoon?.rootDir ?? DEFAULTS.rootDir,
       runDir: flags.runDir ?? env.COCOON_FLOW_RUN_DIR ?? file.cocoon?.runDir ?? DEFAULTS.runDir,
-      sudo: flags.sudo ?? parseBoolean(env.COCOON_FLOW_SUDO, 'COCOON_FLOW_SUDO') ?? file.cocoon?.sudo ?? false,
+      sudo:
+        flags.sudo ??
+        parseBoolean(env.COCOON_FLOW_SUDO, 'COCOON_FLOW_SUDO') ??
+        file.cocoon?.sudo ??
+        false,
     },
-    registries:
-      flags.registries ?? parseList(env.COCOON_FLOW_REGISTRIES) ?? file.registries ?? [],
-    ledgerDir: flags.ledgerDir ?? env.COCOON_FLOW_LEDGER_DIR ?? file.ledgerDir ?? DEFAULTS.ledgerDir,
+    registries: flags.registries ?? parseList(env.COCOON_FLOW_REGISTRIES) ?? file.registries ?? [],
+    ledgerDir:
+      flags.ledgerDir ?? env.COCOON_FLOW_LEDGER_DIR ?? file.ledgerDir ?? DEFAULTS.ledgerDir,
     nodeTimeoutSeconds:
       flags.nodeTimeoutSeconds ??
       parseSeconds(env.COCOON_FLOW_NODE_TIMEOUT, 'COCOON_FLOW_NODE_TIMEOUT') ??
@@ -88,9 +96,17 @@ function resolveTls(
 ): TlsSettings | undefined {
   const tls: TlsSettings = {
     certPath:
-      flags.tlsCertPath ?? env.TEMPORAL_TLS_CLIENT_CERT_PATH ?? env.TEMPORAL_TLS_CERT ?? file?.certPath,
-    keyPath: flags.tlsKeyPath ?? env.TEMPORAL_TLS_CLIENT_KEY_PATH ?? env.TEMPORAL_TLS_KEY ?? file?.keyPath,
-    caPath: flags.tlsCaPath ?? env.TEMPORAL_TLS_SERVER_CA_CERT_PATH ?? env.TEMPORAL_TLS_CA ?? file?.caPath,
+      flags.tlsCertPath ??
+      env.TEMPORAL_TLS_CLIENT_CERT_PATH ??
+      env.TEMPORAL_TLS_CERT ??
+      file?.certPath,
+    keyPath:
+      flags.tlsKeyPath ?? env.TEMPORAL_TLS_CLIENT_KEY_PATH ?? env.TEMPORAL_TLS_KEY ?? file?.keyPath,
+    caPath:
+      flags.tlsCaPath ??
+      env.TEMPORAL_TLS_SERVER_CA_CERT_PATH ??
+      env.TEMPORAL_TLS_CA ??
+      file?.caPath,
     serverName: flags.tlsServerName ?? env.TEMPORAL_TLS_SERVER_NAME ?? file?.serverName,
   };
   const explicit = flags.tls ?? parseBoolean(env.TEMPORAL_TLS, 'TEMPORAL_TLS');
@@ -138,7 +154,10 @@ function readConfigFile(explicitPath: string | undefined): ConfigFile {
     );
   }
   const registries = (parsed as ConfigFile).registries;
-  if (registries !== undefined && !(Array.isArray(registries) && registries.every((r) => typeof r === 'string'))) {
+  if (
+    registries !== undefined &&
+    !(Array.isArray(registries) && registries.every((r) => typeof r === 'string'))
+  ) {
     throw new ConfigError(`config file ${path}: registries must be a list of URL prefixes`);
   }
   return parsed as ConfigFile;

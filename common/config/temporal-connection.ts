@@ -37,6 +37,8 @@ function readPem(path: string, what: string): Buffer {
   try {
     return readFileSync(path);
   } catch (error) {
-    throw new ConfigError(`cannot read the Temporal TLS ${what} ${path}: ${(error as Error).message}`);
+    throw new ConfigError(
+      `cannot read the Temporal TLS ${what} ${path}: ${(error as Error).message}`
+    );
   }
 }

@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
 export const TOOLS_BIN = fileURLToPath(new URL('../../../.tools/bin/', import.meta.url));
 
-export type TemporalCliSource = { type: 'existing-path'; path: string } | { type: 'cached-download' };
+export type TemporalCliSource =
+  { type: 'existing-path'; path: string } | { type: 'cached-download' };
 
 export async function findTemporalCli(
   options: { build?: boolean; onBuild?: (message: string) => void } = {}
@@ -30,7 +31,9 @@ export async function findTemporalCli(
   }
 
   if (options.build !== false && (await hasGo())) {
-    options.onBuild?.(`building the temporal CLI with go install ${TEMPORAL_CLI_MODULE} (a few minutes, once)`);
+    options.onBuild?.(
+      `building the temporal CLI with go install ${TEMPORAL_CLI_MODULE} (a few minutes, once)`
+    );
     await mkdir(TOOLS_BIN, { recursive: true });
     await execa('go', ['install', TEMPORAL_CLI_MODULE], {
       env: { GOBIN: TOOLS_BIN, CGO_ENABLED: '0' },
