@@ -11,7 +11,8 @@ import { workflowSource } from './workflow-bundle.js';
 // A worker finishes what it has in hand before it exits: a minute covers a restore and most
 // pulls; a pull still running after that is cancelled (cocoon removes its temp file) and
 // resumes on the restarted worker.
-const SHUTDOWN_GRACE = '1 minute';
+export const SHUTDOWN_GRACE_SECONDS = 60;
+const SHUTDOWN_GRACE = `${SHUTDOWN_GRACE_SECONDS} seconds`;
 
 export interface NodeWorker {
   node: string;
