@@ -46,7 +46,9 @@ export function toFailure(error: unknown, what: string): unknown {
   if (!(error instanceof CocoonError)) return error;
 
   const type = typeOfCocoonError(error);
-  return failure(type, `${what}: ${error.message}${adviceFor(type)}`, {
+  // cocoon's own error line already names the command's subject; the step says the rest.
+  const reason = error.details.errorLine ?? error.message;
+  return failure(type, `${what}: ${reason}${adviceFor(type)}`, {
     cocoonCode: error.code,
     command: error.details.command,
     httpStatus: error.details.httpStatus,

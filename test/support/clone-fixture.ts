@@ -51,9 +51,12 @@ export class CloneFixture {
   }
 
   async stop(): Promise<void> {
-    for (const node of this.nodes) await node.destroy();
+    // Every node is cleaned up even if one fails, so no stand-in hypervisor outlives the run.
+    const results = await Promise.allSettled(this.nodes.map((node) => node.destroy()));
     await this.registry.close();
     await this.env.teardown();
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 }
 

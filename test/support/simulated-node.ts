@@ -102,14 +102,21 @@ export class SimulatedNode {
     if (result.exitCode !== 0) throw new Error(`snapshot import failed: ${result.stderr}`);
   }
 
-  /** Removes every VM (killing the stand-in hypervisors) and the node's directory. */
+  /** Stops the worker, removes every VM (killing the stand-in hypervisors) and the node's files. */
   async destroy(): Promise<void> {
-    await this.stopWorker();
+    try {
+      await this.stopWorker();
+    } finally {
+      await this.removeVms();
+      await rm(this.dir, { recursive: true, force: true });
+    }
+  }
+
+  private async removeVms(): Promise<void> {
     const listed = await this.cocoonRun(['vm', 'list', '-o', 'json']);
     if (listed.exitCode === 0 && listed.stdout.trim().startsWith('[')) {
       const vms = JSON.parse(listed.stdout) as { id: string }[];
       for (const vm of vms) await this.cocoonRun(['vm', 'rm', '--force', vm.id]);
     }
-    await rm(this.dir, { recursive: true, force: true });
   }
 }
