@@ -59,6 +59,20 @@ describe('reads and the "not found" answers that are not failures', () => {
     assert.equal(await node.cocoon.removeVm('no-such-vm'), false);
   });
 
+  test("an empty node's lists are empty, through cocoon's plain-text 'No … found.' lines", async () => {
+    const empty = await SimulatedNode.create('driver-empty', { registries: [] });
+    try {
+      assert.equal(
+        (await empty.cocoonRun(['vm', 'list', '-o', 'json'])).stdout.trim(),
+        'No VMs found.'
+      );
+      assert.deepEqual(await empty.cocoon.listVms(), []);
+      assert.deepEqual(await empty.cocoon.listImages(), []);
+    } finally {
+      await empty.destroy();
+    }
+  });
+
   test('a pulled image is found by URL, digest, bare hex and 12-char prefix', async () => {
     registry.pushCloudImage('driver/base', await readFixtureImage('base-v1'));
     const url = registry.downloadUrl('driver/base');
@@ -66,6 +80,10 @@ describe('reads and the "not found" answers that are not failures', () => {
 
     const byUrl = await node.cocoon.inspectImage(url);
     assert.ok(byUrl);
+    assert.deepEqual(
+      (await node.cocoon.listImages()).map((image) => image.name),
+      [url]
+    );
     const hex = byUrl.id.slice('sha256:'.length);
     for (const ref of [byUrl.id, hex, hex.slice(0, 12)]) {
       assert.equal((await node.cocoon.inspectImage(ref))?.name, url, `by ${ref}`);
@@ -137,6 +155,10 @@ describe('typed errors from cocoon', () => {
     assert.equal(vm.pid, 0, 'vm clone prints pid 0; vm inspect has the real one');
     assert.ok(((await node.cocoon.inspectVm('vm-a'))?.pid ?? 0) > 0);
     await expectCode(node.cocoon.cloneVm('driver-hot', { name: 'vm-a' }), 'VmNameTaken');
+    assert.deepEqual(
+      (await node.cocoon.listVms()).map((listed) => listed.config.name),
+      ['vm-a']
+    );
     await expectCode(
       node.cocoon.cloneVm('driver-hot', { name: 'vm-b', cpu: 1 }),
       'ResourceBelowSnapshot'

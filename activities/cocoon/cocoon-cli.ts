@@ -91,6 +91,24 @@ export class CocoonCli {
     }
   }
 
+  /** Every VM cocoon knows, with states as stored (not reconciled against live pids). */
+  async listVms(): Promise<VmRecord[]> {
+    const command = ['vm', 'list', '--format', 'json'];
+    const { stdout } = await this.run(command);
+    return parseList(stdout, command, NO_VMS, (item) =>
+      parseVmRecord(JSON.stringify(item), command)
+    );
+  }
+
+  /** Every image index entry of both backends. */
+  async listImages(): Promise<ImageRecord[]> {
+    const command = ['image', 'list', '--format', 'json'];
+    const { stdout } = await this.run(command);
+    return parseList(stdout, command, NO_IMAGES, (item) =>
+      parseImageRecord(JSON.stringify(item), command)
+    );
+  }
+
   /** Force-removes a VM; returns false when it was already gone. */
   async removeVm(ref: string): Promise<boolean> {
     try {
@@ -116,6 +134,11 @@ export class CocoonCli {
       killSignal: 'SIGTERM',
       forceKillAfterDelay: KILL_GRACE_MS,
       maxBuffer: 16 * 1024 * 1024,
+      // execa's cleanup would kill cocoon when the worker exits, and the signal handler it
+      // installs for that re-raises SIGTERM once Temporal's own handler has run, so the worker
+      // could never drain. A `vm clone` must outlive its worker anyway; pulls are stopped
+      // through `signal` when their activity is cancelled.
+      cleanup: false,
     });
 
     if (result.exitCode === 0 && !result.failed) {
@@ -155,6 +178,35 @@ export class CocoonCli {
     // `-n` makes sudo fail at once instead of waiting for a password prompt nobody will answer.
     return sudo ? ['sudo', ['-n', binary, ...cocoonArgs]] : [binary, cocoonArgs];
   }
+}
+
+// cocoon's list commands print these plain-text lines instead of an empty JSON array, even
+// when asked for JSON.
+const NO_VMS = 'No VMs found.';
+const NO_IMAGES = 'No images found.';
+
+function parseList<T>(
+  stdout: string,
+  command: string[],
+  emptyText: string,
+  parseItem: (item: unknown) => T
+): T[] {
+  if (stdout.trim() === emptyText) return [];
+
+  let items: unknown;
+  try {
+    items = JSON.parse(stdout);
+  } catch {
+    items = undefined;
+  }
+  if (!Array.isArray(items)) {
+    throw new CocoonError(
+      'MalformedOutput',
+      `cocoon ${command.join(' ')} printed neither a JSON array nor ${JSON.stringify(emptyText)}`,
+      { command }
+    );
+  }
+  return items.map(parseItem);
 }
 
 function cloneFlagArgs(flags: CloneFlags): string[] {

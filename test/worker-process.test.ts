@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import { execa, type ResultPromise } from 'execa';
+import { cloneStatusQuery } from '../common/status.js';
+import type { CloneRequest } from '../common/request.js';
+import { CloneFixture } from './support/clone-fixture.js';
+import type { SimulatedNode } from './support/simulated-node.js';
+
+// `cocoon-flow worker` as a real process: configured by its config file, logging JSON lines,
+// and finishing the step in hand when it gets SIGTERM.
+
+const CLI = fileURLToPath(new URL('../client/cli/main.js', import.meta.url));
+
+let fixture: CloneFixture;
+let node: SimulatedNode;
+let worker: ResultPromise<{
+  reject: false;
+  env: Record<string, string>;
+  forceKillAfterDelay: false;
+}>;
+let stderr = '';
+
+before(async () => {
+  fixture = await CloneFixture.start();
+  node = await fixture.node({ worker: false });
+  const configPath = join(node.dir, 'config.json');
+  await writeFile(
+    configPath,
+    JSON.stringify({
+      temporal: { address: fixture.env.address, namespace: fixture.env.namespace ?? 'default' },
+      node: node.name,
+      cocoon: node.settings.cocoon,
+      registries: node.settings.registries,
+      ledgerDir: node.settings.ledgerDir,
+    })
+  );
+
+  // Each simulated `vm clone` takes three seconds, so SIGTERM can land in the middle of one.
+  worker = execa(process.execPath, [CLI, 'worker', '--config', configPath], {
+    reject: false,
+    env: { COCOON_SIM_CLONE_DELAY_MS: '3000' },
+    // execa would otherwise follow SIGTERM with SIGKILL after 5 s, cutting the drain short.
+    forceKillAfterDelay: false,
+  });
+  worker.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  await waitFor(() => stderr.includes('"Worker started"'), 30_000, 'the worker to start');
+});
+
+after(async () => {
+  worker?.kill('SIGKILL');
+  await fixture?.stop();
+});
+
+async function completedActivityTypes(workflowId: string): Promise<string[]> {
+  const history = await fixture.env.client.workflow.getHandle(workflowId).fetchHistory();
+  const scheduled = new Map<string, string>();
+  const completed: string[] = [];
+  for (const event of history.events ?? []) {
+    const attributes = event.activityTaskScheduledEventAttributes;
+    if (attributes) scheduled.set(String(event.eventId), attributes.activityType?.name ?? '');
+    const done = event.activityTaskCompletedEventAttributes;
+    if (done) completed.push(scheduled.get(String(done.scheduledEventId)) ?? '');
+  }
+  return completed;
+}
+
+async function waitFor(check: () => boolean | Promise<boolean>, ms: number, what: string) {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('the worker process', () => {
+  test('drains on SIGTERM: the restore in hand finishes, then the process exits 0', async () => {
+    const image = await fixture.push('drain/base', 'base-v1');
+    await node.importSnapshot('drain-hot', image);
+    const req: CloneRequest = { node: node.name, vmName: 'drain-vm', snapshot: 'drain-hot' };
+    const handle = await fixture.client.start(req);
+
+    await waitFor(
+      async () => (await handle.query(cloneStatusQuery)).step === 'restore',
+      60_000,
+      'the clone to reach the restore'
+    );
+    worker.kill('SIGTERM');
+    const exited = await worker;
+
+    assert.equal(exited.exitCode, 0, `signal ${exited.signal}: ${stderr}`);
+    assert.ok(
+      (await completedActivityTypes(handle.workflowId)).includes('restoreVm'),
+      'the restore in hand when SIGTERM came finished and was reported before the exit'
+    );
+    assert.equal((await node.cocoon.inspectVm('drain-vm'))?.state, 'running');
+
+    // A worker back on the node picks the clone up where the drained one left it.
+    await node.startWorker(fixture.env.address, fixture.env.namespace ?? 'default');
+    const vm = await fixture.client.result(handle);
+    assert.equal(vm.state, 'running');
+    assert.equal((await node.commands()).filter((c) => c.includes(' vm clone ')).length, 1);
+  });
+
+  test('logs one JSON object per line', () => {
+    const lines = stderr.split('\n').filter((line) => line.trim() !== '');
+    assert.ok(lines.length >= 2, stderr);
+    for (const line of lines) {
+      const entry = JSON.parse(line) as { level: string; message: string; time: string };
+      assert.ok(entry.level && entry.message && entry.time, line);
+    }
+    assert.ok(lines.some((line) => line.includes('Force-pulling base image')));
+  });
+});
