@@ -142,6 +142,22 @@ describe('a tag that moved after the snapshot was baked', () => {
   });
 });
 
+describe('an OCI base', () => {
+  test('is pulled by repo@digest, which names exactly one image', async () => {
+    const node = await fixture.node();
+    const digest = `sha256:${createHash('sha256').update('oci manifest').digest('hex')}`;
+    const image = 'ghcr.io/cocoonstack/cocoon/ubuntu:24.04';
+    await node.importSnapshot('oci-hot', { image, digest, type: 'oci' });
+
+    const req = request(node, 'oci-hot');
+    const vm = await fixture.client.clone(req);
+
+    assert.equal(vm.state, 'running');
+    assert.ok((await node.commands()).some((c) => c.endsWith(`image pull ${image}@${digest}`)));
+    assert.equal((await statusOf(req)).verification, 'oci-by-digest');
+  });
+});
+
 describe('a base image that cocoon converts', () => {
   test('is recorded as converted, not as a mismatch', async () => {
     const node = await fixture.node();
