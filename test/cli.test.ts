@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
@@ -20,16 +18,10 @@ let configPath: string;
 before(async () => {
   fixture = await CloneFixture.start();
   node = await fixture.node();
-  configPath = join(node.dir, 'config.json');
-  await writeFile(
-    configPath,
-    JSON.stringify({
-      temporal: { address: fixture.env.address, namespace: fixture.env.namespace ?? 'default' },
-      node: node.name,
-      cocoon: node.settings.cocoon,
-      registries: node.settings.registries,
-    })
-  );
+  configPath = await node.writeConfigFile({
+    address: fixture.env.address,
+    namespace: fixture.env.namespace ?? 'default',
+  });
 });
 
 after(async () => {

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { execa, type ResultPromise } from 'execa';
@@ -26,17 +24,10 @@ let stderr = '';
 before(async () => {
   fixture = await CloneFixture.start();
   node = await fixture.node({ worker: false });
-  const configPath = join(node.dir, 'config.json');
-  await writeFile(
-    configPath,
-    JSON.stringify({
-      temporal: { address: fixture.env.address, namespace: fixture.env.namespace ?? 'default' },
-      node: node.name,
-      cocoon: node.settings.cocoon,
-      registries: node.settings.registries,
-      ledgerDir: node.settings.ledgerDir,
-    })
-  );
+  const configPath = await node.writeConfigFile({
+    address: fixture.env.address,
+    namespace: fixture.env.namespace ?? 'default',
+  });
 
   // Each simulated `vm clone` takes three seconds, so SIGTERM can land in the middle of one.
   worker = execa(process.execPath, [CLI, 'worker', '--config', configPath], {

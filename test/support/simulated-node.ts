@@ -64,6 +64,17 @@ export class SimulatedNode {
     this.worker = undefined;
   }
 
+  /**
+   * Writes the config file a real node would have in /etc/cocoon-flow: the worker and the CLI
+   * of this node read everything from it. Returns its path.
+   */
+  async writeConfigFile(temporal: { address: string; namespace: string }): Promise<string> {
+    const path = join(this.dir, 'config.json');
+    const { node, cocoon, registries, ledgerDir } = this.settings;
+    await writeFile(path, JSON.stringify({ temporal, node, cocoon, registries, ledgerDir }));
+    return path;
+  }
+
   /** Every cocoon command run on this node so far, one argv string each. */
   async commands(): Promise<string[]> {
     try {
