@@ -1,7 +1,7 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { CocoonCli } from '../activities/cocoon/cocoon-cli.js';
 import { createNodeActivities } from '../activities/node-activities.js';
-import { createWatchActivities } from '../activities/node/watch-node-worker.js';
+import { createWatchActivities } from '../activities/node-watch/watch-node-worker.js';
 import { CLONE_WORKFLOW_QUEUE, nodeTaskQueue } from '../common/names.js';
 import { ConfigError } from '../common/config/config-error.js';
 import type { FlowSettings } from '../common/config/settings.js';

@@ -1,6 +1,6 @@
 import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { NodeActivities } from '../activities/node-activities.js';
-import type { createWatchActivities } from '../activities/node/watch-node-worker.js';
+import type { createWatchActivities } from '../activities/node-watch/watch-node-worker.js';
 import { NON_RETRYABLE_FAILURES } from '../common/failures.js';
 import { CLONE_WORKFLOW_QUEUE, nodeTaskQueue } from '../common/names.js';
 

@@ -58,7 +58,9 @@ async function cloneOnNode(request: CloneRequest, progress: CloneProgress): Prom
   progress.status.verification = await ensureBaseImage(imageContext);
 
   try {
-    await restoreVm(request, base, activities, progress, () => ensureBaseImage(imageContext));
+    await restoreVm(request, base, activities, progress, async () => {
+      progress.status.verification = await ensureBaseImage(imageContext);
+    });
     return await progress.run('confirm', () =>
       activities.confirm.confirmVmRunning({ vmName: request.vmName })
     );
