@@ -1,4 +1,5 @@
 import { Context, log } from '@temporalio/activity';
+import { CancelledFailure } from '@temporalio/common';
 import { digestPinnedUrl, parseEpochDownloadUrl } from '../common/epoch-url.js';
 import { FailureType } from '../common/failures.js';
 import {
@@ -101,7 +102,7 @@ export function createNodeActivities(deps: NodeActivityDeps) {
         log.info('Force-pulling base image', { url, node });
         await cocoon.pullImage(url, true, { signal: Context.current().cancellationSignal });
       } catch (error) {
-        throw toFailure(error, what);
+        throw cancelledOr(toFailure(error, what));
       } finally {
         stopBeating();
       }
@@ -115,7 +116,7 @@ export function createNodeActivities(deps: NodeActivityDeps) {
       try {
         await cocoon.pullImage(ref, false, { signal: Context.current().cancellationSignal });
       } catch (error) {
-        throw toFailure(error, what);
+        throw cancelledOr(toFailure(error, what));
       } finally {
         stopBeating();
       }
@@ -299,6 +300,13 @@ function ensureAllowed(url: string, registries: readonly string[], what: string)
       `${what}: the URL is outside the registries this worker may download from (${registries.join(', ') || 'none configured'}); add its prefix to the worker's registries`
     );
   }
+}
+
+// A pull stopped because its clone was cancelled reports a cancellation, not a failure: cocoon
+// was told to stop (SIGTERM) and removed its temp file.
+function cancelledOr(error: unknown): unknown {
+  if (!Context.current().cancellationSignal.aborted) return error;
+  return new CancelledFailure('the clone was cancelled; cocoon stopped the download');
 }
 
 function typeOf(error: unknown): string | undefined {

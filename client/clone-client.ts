@@ -3,6 +3,7 @@ import {
   CancelledFailure,
   Client,
   Connection,
+  isGrpcServiceError,
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
   type WorkflowHandle,
@@ -13,11 +14,16 @@ import { describeProblems, validateCloneRequest, type CloneRequest } from '../co
 import { cloneStatusQuery, type CloneStatus } from '../common/status.js';
 import type { VmRecord } from '../common/vm-record.js';
 import type { TemporalSettings } from '../common/config/settings.js';
-import { temporalConnectionOptions } from '../common/config/temporal-connection.js';
+import {
+  temporalConnectionOptions,
+  tlsHandshakeFailure,
+  type TemporalConnectionOptions,
+} from '../common/config/temporal-connection.js';
 import {
   CloneCancelledError,
   CloneFailedError,
   InvalidCloneRequestError,
+  TemporalAuthError,
   TemporalUnavailableError,
 } from './clone-errors.js';
 
@@ -47,14 +53,14 @@ export class CloneClient {
   constructor(readonly client: Client) {}
 
   static async connect(settings: TemporalSettings): Promise<CloneClient> {
-    let connection: Connection;
+    const options = temporalConnectionOptions(settings);
+    // Connection.connect would leave a failed connection's channel open; a lazy one is closed.
+    const connection = Connection.lazy({ ...options, connectTimeout: CONNECT_TIMEOUT });
     try {
-      connection = await Connection.connect({
-        ...temporalConnectionOptions(settings),
-        connectTimeout: CONNECT_TIMEOUT,
-      });
+      await connection.ensureConnected();
     } catch (error) {
-      throw new TemporalUnavailableError(settings.address, (error as Error).message);
+      await connection.close();
+      throw await connectFailure(options, error);
     }
     return new CloneClient(new Client({ connection, namespace: settings.namespace }));
   }
@@ -130,9 +136,55 @@ export class CloneClient {
     return report;
   }
 
+  /**
+   * Cancels every clone still running for a VM name on a node and waits until each has ended,
+   * so its compensation has removed whatever it had made. Returns the workflow ids cancelled.
+   */
+  async cancelRunningClones(node: string, vmName: string): Promise<string[]> {
+    // Names are checked first: they go into a visibility query.
+    const names = validateCloneRequest({ node, vmName, snapshot: 'any' });
+    if (!names.ok) return [];
+
+    const id = cloneWorkflowId(node, vmName);
+    const query = `WorkflowType = '${CLONE_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND (WorkflowId = '${id}' OR WorkflowId STARTS_WITH '${id}/')`;
+    const cancelled: string[] = [];
+    for await (const execution of this.client.workflow.list({ query })) {
+      const handle = this.client.workflow.getHandle(execution.workflowId, execution.runId);
+      await handle.cancel();
+      await handle.result().catch(() => undefined);
+      cancelled.push(execution.workflowId);
+    }
+    return cancelled;
+  }
+
   async close(): Promise<void> {
     await this.client.connection.close();
   }
+}
+
+// gRPC status codes for refused credentials.
+const UNAUTHENTICATED = 16;
+const PERMISSION_DENIED = 7;
+
+// The SDK wraps a refusal in "Failed to connect to Temporal server" and a failed TLS handshake
+// in a bare timeout; this recovers what the user has to fix in each case.
+async function connectFailure(options: TemporalConnectionOptions, error: unknown): Promise<Error> {
+  const status = (error as { cause?: unknown }).cause;
+  if (isGrpcServiceError(status)) {
+    if (status.code === UNAUTHENTICATED || status.code === PERMISSION_DENIED) {
+      const code = status.code === UNAUTHENTICATED ? 'UNAUTHENTICATED' : 'PERMISSION_DENIED';
+      return new TemporalAuthError(options.address, code, status.details);
+    }
+    return new TemporalUnavailableError(
+      options.address,
+      `${(error as Error).message}: ${status.details}`
+    );
+  }
+  const handshakeProblem = await tlsHandshakeFailure(options);
+  return new TemporalUnavailableError(
+    options.address,
+    handshakeProblem ?? (error as Error).message
+  );
 }
 
 async function queryWithin(

@@ -47,3 +47,21 @@ export class TemporalUnavailableError extends Error {
     super(`cannot reach Temporal at ${address}: ${reason}`);
   }
 }
+
+/**
+ * Temporal was reached but refused the credentials: the API key, or the identity in the client
+ * certificate, is wrong or may not use the namespace. `code` is the gRPC status name.
+ */
+export class TemporalAuthError extends Error {
+  override readonly name = 'TemporalAuthError';
+
+  constructor(
+    readonly address: string,
+    readonly code: 'UNAUTHENTICATED' | 'PERMISSION_DENIED',
+    reason: string
+  ) {
+    super(
+      `Temporal at ${address} refused the authentication (${code}: ${reason}); check the API key (TEMPORAL_API_KEY or --api-key) and the client certificate`
+    );
+  }
+}

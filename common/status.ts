@@ -15,7 +15,8 @@ export type CloneStep =
   | 'confirm'
   | 'compensate'
   | 'done'
-  | 'failed';
+  | 'failed'
+  | 'cancelled';
 
 /** How the blob on disk relates to the pinned digest once verified. */
 export type BlobVerification =

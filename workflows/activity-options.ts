@@ -1,4 +1,8 @@
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  proxyActivities,
+  type ActivityOptions,
+} from '@temporalio/workflow';
 import type { NodeActivities } from '../activities/node-activities.js';
 import type { createWatchActivities } from '../activities/node-watch/watch-node-worker.js';
 import { NON_RETRYABLE_FAILURES } from '../common/failures.js';
@@ -9,6 +13,12 @@ import { CLONE_WORKFLOW_QUEUE, nodeTaskQueue } from '../common/names.js';
 // VM name only delays the answer.
 
 const nonRetryableErrorTypes = [...NON_RETRYABLE_FAILURES];
+
+// A cancelled clone waits until each node step has really stopped: the pull's cocoon process
+// is gone and its temp file removed, a `vm clone` in progress has finished. The SDK documents
+// this as the default, but a call that leaves the option unset is sent as TRY_CANCEL, which
+// would let the workflow end while cocoon still runs; so it is set on every node step.
+const WAIT_FOR_STEP = { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED };
 
 // Reads of cocoon's small JSON databases and one stat: seconds normally. A minute allows for a
 // host under heavy I/O or a slow sudo; five attempts ride out a briefly busy cocoon lock.
@@ -104,7 +114,7 @@ const WATCH: ActivityOptions = {
 export function nodeActivities(node: string) {
   const taskQueue = nodeTaskQueue(node);
   const on = (options: ActivityOptions) =>
-    proxyActivities<NodeActivities>({ ...options, taskQueue });
+    proxyActivities<NodeActivities>({ ...WAIT_FOR_STEP, ...options, taskQueue });
 
   return {
     quick: on(QUICK),

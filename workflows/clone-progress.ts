@@ -1,4 +1,4 @@
-import { ApplicationFailure, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, setHandler } from '@temporalio/workflow';
 import type { CloneRequest } from '../common/request.js';
 import { cloneStatusQuery, type CloneStatus, type CloneStep } from '../common/status.js';
 import { asCloneFailure } from './clone-failure.js';
@@ -46,6 +46,10 @@ export class CloneProgress {
   }
 
   fail(error: unknown): void {
+    if (isCancellation(error)) {
+      this.status.step = 'cancelled';
+      return;
+    }
     this.status.step = 'failed';
     if (error instanceof ApplicationFailure) {
       this.status.failure = { type: error.type ?? 'Unknown', message: error.message };

@@ -143,21 +143,29 @@ async function whileNodeHasWorker<T>(request: CloneRequest, steps: () => Promise
   const watchScope = new CancellationScope();
   const stepsScope = new CancellationScope();
 
-  const watch = watchScope.run(() =>
-    watchActivities().watchNodeWorker({ node: request.node, timeoutSeconds })
-  );
   const work = stepsScope.run(steps);
+  // The watch decides only one thing: that the node is gone. Cancelled or ended any other way
+  // it decides nothing, and the clone goes on waiting for its steps, so a cancelled clone
+  // still waits for its pull to stop and its restore to be undone.
+  const nodeLost = watchScope
+    .run(() => watchActivities().watchNodeWorker({ node: request.node, timeoutSeconds }))
+    .then(
+      () => new Promise<never>(() => undefined),
+      (error: unknown) => {
+        const lost = asNodeLoss(error, request.node);
+        if (lost) throw lost;
+        return new Promise<never>(() => undefined);
+      }
+    );
   // Whichever loses the race is settled here so that its rejection is never unhandled.
-  watch.catch(() => undefined);
   work.catch(() => undefined);
+  nodeLost.catch(() => undefined);
 
   try {
-    return await Promise.race([work, watch.then(() => work)]);
+    return await Promise.race([work, nodeLost]);
   } catch (error) {
-    const lost = asNodeLoss(error, request.node);
-    if (!lost) throw error;
-    stepsScope.cancel();
-    throw lost;
+    if (failureTypeOf(error) === FailureType.NodeUnavailable) stepsScope.cancel();
+    throw error;
   } finally {
     watchScope.cancel();
   }

@@ -64,14 +64,21 @@ export async function runCloneCommand(args: string[]): Promise<void> {
   };
 
   const client = await CloneClient.connect(settings.temporal);
+  const handle = await client.start(request);
+  // vk-cocoon stops a clone by signalling this process: the clone is cancelled, not orphaned.
+  const cancel = () => void handle.cancel().catch(() => undefined);
+  process.once('SIGINT', cancel);
+  process.once('SIGTERM', cancel);
   try {
-    const vm = await client.clone(request);
+    const vm = await client.result(handle);
     process.stdout.write(
       output === 'json'
         ? `${JSON.stringify(vm, null, 2)}\n`
         : `VM ${vm.config.name} (${vm.id}) cloned on node ${settings.node}, state ${vm.state}\n`
     );
   } finally {
+    process.off('SIGINT', cancel);
+    process.off('SIGTERM', cancel);
     await client.close();
   }
 }

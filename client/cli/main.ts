@@ -4,11 +4,13 @@ import {
   CloneCancelledError,
   CloneFailedError,
   InvalidCloneRequestError,
+  TemporalAuthError,
   TemporalUnavailableError,
 } from '../clone-errors.js';
 import { UsageError } from './cli-error.js';
 import { runCloneCommand } from './clone-command.js';
 import { COCOON_COMMAND_GROUPS, runCocoonPassthrough } from './cocoon-passthrough.js';
+import { runRmCommand } from './rm-command.js';
 import { runStatusCommand } from './status-command.js';
 import { runWorkerCommand } from './worker-command.js';
 
@@ -18,6 +20,8 @@ Usage:
   cocoon-flow clone [--node NODE] --name VM [cocoon vm clone flags] [--output json] SNAPSHOT
   cocoon-flow vm clone …        same as clone (drop-in for cocoon's own command)
   cocoon-flow status [--node NODE] [--request-id ID] VM
+  cocoon-flow rm [--force] [--output json] VM…   (also: vm rm) cancels a running clone of the
+                     VM, then removes it with cocoon
   cocoon-flow worker --node NODE [--cocoon-binary PATH] [--root-dir DIR] [--run-dir DIR]
                      [--sudo] [--registry URL-PREFIX]… [--ledger-dir DIR]
   cocoon-flow <other cocoon command>   runs the configured cocoon binary unchanged
@@ -52,6 +56,10 @@ async function main(argv: string[]): Promise<number> {
     await runCloneCommand(rest.slice(1));
     return 0;
   }
+  if (command === 'rm') return runRmCommand(rest);
+  if (command === 'vm' && (rest[0] === 'rm' || rest[0] === 'remove' || rest[0] === 'delete')) {
+    return runRmCommand(rest.slice(1));
+  }
   if (COCOON_COMMAND_GROUPS.includes(command)) return runCocoonPassthrough(argv);
 
   throw new UsageError(`unknown command "${command}" for "cocoon-flow"`);
@@ -66,6 +74,7 @@ function describeFailure(error: unknown): string {
     error instanceof ConfigError ||
     error instanceof InvalidCloneRequestError ||
     error instanceof TemporalUnavailableError ||
+    error instanceof TemporalAuthError ||
     error instanceof CloneCancelledError
   ) {
     return error.message;

@@ -28,10 +28,13 @@ export class CloneFixture {
   }
 
   /** A fresh node with its own cocoon root and a running worker. */
-  async node(options: { worker?: boolean; registries?: string[] } = {}): Promise<SimulatedNode> {
+  async node(
+    options: { worker?: boolean; registries?: string[]; simulatorEnv?: Record<string, string> } = {}
+  ): Promise<SimulatedNode> {
     this.nodeCount += 1;
     const node = await SimulatedNode.create(`node-${this.nodeCount}-${process.pid}`, {
       registries: options.registries ?? [`${this.registry.url}/`],
+      simulatorEnv: options.simulatorEnv,
     });
     this.nodes.push(node);
     if (options.worker !== false) {

@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CocoonCli } from '../../activities/cocoon/cocoon-cli.js';
@@ -24,15 +24,25 @@ export class SimulatedNode {
     private readonly commandLog: string
   ) {}
 
-  static async create(name: string, options: { registries: string[] }): Promise<SimulatedNode> {
+  /**
+   * `simulatorEnv` is baked into the node's cocoon binary, so every cocoon command on this node
+   * sees it, whoever runs it (e.g. COCOON_SIM_CLONE_DELAY_MS for a slow `vm clone`).
+   */
+  static async create(
+    name: string,
+    options: { registries: string[]; simulatorEnv?: Record<string, string> }
+  ): Promise<SimulatedNode> {
     const dir = await mkdtemp(join(tmpdir(), `cocoon-flow-${name}-`));
     const commandLog = join(dir, 'cocoon-commands.log');
     const binary = join(dir, 'cocoon');
 
     // A wrapper that logs each argv line, so tests can prove which cocoon commands ran.
+    const exports = Object.entries(options.simulatorEnv ?? {})
+      .map(([key, value]) => `export ${key}='${value}'\n`)
+      .join('');
     await writeFile(
       binary,
-      `#!/usr/bin/env bash\nprintf '%s\\n' "$*" >> '${commandLog}'\nexec '${SIMULATOR_PATH}' "$@"\n`
+      `#!/usr/bin/env bash\n${exports}printf '%s\\n' "$*" >> '${commandLog}'\nexec '${SIMULATOR_PATH}' "$@"\n`
     );
     await chmod(binary, 0o755);
 
@@ -73,6 +83,23 @@ export class SimulatedNode {
     const { node, cocoon, registries, ledgerDir } = this.settings;
     await writeFile(path, JSON.stringify({ temporal, node, cocoon, registries, ledgerDir }));
     return path;
+  }
+
+  /** Processes still running this node's cocoon (their argv names the node's root dir). */
+  async cocoonProcesses(): Promise<string[]> {
+    const result = await execa('pgrep', ['-af', this.settings.cocoon.rootDir], { reject: false });
+    return result.stdout.split('\n').filter((line) => line.trim() !== '');
+  }
+
+  /** Files cocoon-flow or cocoon left in cocoon's temp dir (downloads, staged blobs). */
+  async tempFiles(): Promise<string[]> {
+    try {
+      return (await readdir(join(this.settings.cocoon.rootDir, 'cloudimg', 'temp'))).filter(
+        (name) => !name.endsWith('.lock')
+      );
+    } catch {
+      return [];
+    }
   }
 
   /** Every cocoon command run on this node so far, one argv string each. */
