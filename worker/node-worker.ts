@@ -56,6 +56,10 @@ export async function createNodeWorker(
       ledgerDir: settings.ledgerDir,
     }),
     shutdownGraceTime: SHUTDOWN_GRACE,
+    // Cancellation reaches an activity only with a heartbeat's answer. Left alone, the SDK sends
+    // heartbeats at most every 0.8 × the heartbeat timeout (24 s), so a deleted pod's pull would
+    // run on that long; a few node steps at a time can afford a heartbeat every 2 s.
+    maxHeartbeatThrottleInterval: '2 seconds',
   });
 
   const cloneWorker = await Worker.create({

@@ -86,8 +86,20 @@ export function tlsHandshakeFailure(
       const reason = error.reason ?? error.message;
       finish(`TLS handshake failed: ${reason}${error.code ? ` (${error.code})` : ''}`);
     });
-    socket.once('secureConnect', () => socket.once('data', () => finish(undefined)));
-    socket.once('close', () => finish(undefined));
+    // A gRPC server speaks first after the handshake; hanging up instead is how some servers
+    // (Node's among them) refuse a client certificate they cannot verify.
+    let secured = false;
+    socket.once('secureConnect', () => {
+      secured = true;
+      socket.once('data', () => finish(undefined));
+    });
+    socket.once('close', () =>
+      finish(
+        secured
+          ? 'the server closed the connection right after the TLS handshake; it may have refused the client certificate'
+          : undefined
+      )
+    );
   });
 }
 

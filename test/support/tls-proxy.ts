@@ -70,8 +70,11 @@ export async function startTlsProxy(options: TlsProxyOptions): Promise<TlsProxy>
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
+  // Node refuses a missing client certificate with a TLS alert, but one that does not verify
+  // only by hanging up after the handshake; authorizationError keeps the reason for that case.
   server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
-    handshakeFailures.push(error.message);
+    const refused = socket.authorizationError;
+    handshakeFailures.push(refused ? `client certificate refused: ${refused}` : error.message);
     socket.destroy();
   });
 
