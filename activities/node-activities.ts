@@ -15,7 +15,9 @@ import type { BlobVerification } from '../common/status.js';
 import type { VmRecord } from '../common/vm-record.js';
 import type { CocoonCli } from './cocoon/cocoon-cli.js';
 import { heartbeatWhile } from './heartbeat.js';
-import { blobPath, hashFile, isBlobPresent } from './image/blob-file.js';
+import { blobPath, isBlobPresent } from './image/blob-file.js';
+import { BlobVerifier } from './image/blob-verifier.js';
+import { SharedWork } from './image/shared-work.js';
 import { measurePullBytes } from './image/download-progress.js';
 import { isAllowedUrl } from './registry/allow-list.js';
 import { checkTag, type TagState } from './registry/tag-check.js';
@@ -50,6 +52,12 @@ export function createNodeActivities(deps: NodeActivityDeps) {
   const { node, cocoon } = deps;
   const rootDir = cocoon.options.rootDir;
   const ledger = new CloneLedger(deps.ledgerDir);
+  // Clones on this node that need the same image at the same time share one download and one
+  // hash; both live as long as this worker.
+  const pulls = new SharedWork<void>();
+  const verifier = new BlobVerifier(rootDir, (digest, verification, bytes) =>
+    log.info('Hashed base image blob', { digest, verification, bytes })
+  );
 
   return {
     /** The snapshot's base image, from the request when the caller knew it, else from cocoon. */
@@ -99,8 +107,15 @@ export function createNodeActivities(deps: NodeActivityDeps) {
         bytesDownloaded: await measurePullBytes(rootDir),
       }));
       try {
-        log.info('Force-pulling base image', { url, node });
-        await cocoon.pullImage(url, true, { signal: Context.current().cancellationSignal });
+        log.info('Force-pulling base image', { url, node, joining: pulls.waitersOf(url) > 0 });
+        await pulls.join(
+          url,
+          (signal) => {
+            log.info('Downloading base image', { url, node });
+            return cocoon.pullImage(url, true, { signal });
+          },
+          Context.current().cancellationSignal
+        );
       } catch (error) {
         throw cancelledOr(toFailure(error, what));
       } finally {
@@ -138,24 +153,22 @@ export function createNodeActivities(deps: NodeActivityDeps) {
           return { verified: false, servedDigest: served?.id };
         }
 
-        let hashed = 0;
-        const stopBeating = heartbeatWhile(() => ({ digest: input.digest, bytesHashed: hashed }));
+        const stopBeating = heartbeatWhile(() => ({
+          digest: input.digest,
+          bytesHashed: verifier.progressOf(input.digest),
+        }));
         try {
-          const sha = await hashFile(
-            path,
-            (bytes) => (hashed = bytes),
+          const verification = await verifier.verify(
+            input.digest,
             Context.current().cancellationSignal
           );
-          // cocoon names the blob by the digest of the downloaded bytes and converts anything
-          // but a plain qcow2 v3, so a converted blob legitimately hashes differently.
-          const verification = sha === input.digest ? 'byte-exact' : 'converted';
           log.info('Base image verified', { digest: input.digest, verification });
           return { verified: true, verification };
         } finally {
           stopBeating();
         }
       } catch (error) {
-        throw toFailure(error, what);
+        throw cancelledOr(toFailure(error, what));
       }
     },
 

@@ -1,47 +1,31 @@
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { execa, type ResultPromise } from 'execa';
 import { cloneStatusQuery } from '../common/status.js';
 import type { CloneRequest } from '../common/request.js';
 import { CloneFixture } from './support/clone-fixture.js';
 import type { SimulatedNode } from './support/simulated-node.js';
+import { WorkerProcess } from './support/worker-process.js';
 
 // `cocoon-flow worker` as a real process: configured by its config file, logging JSON lines,
 // and finishing the step in hand when it gets SIGTERM.
 
-const CLI = fileURLToPath(new URL('../client/cli/main.js', import.meta.url));
-
 let fixture: CloneFixture;
 let node: SimulatedNode;
-let worker: ResultPromise<{
-  reject: false;
-  env: Record<string, string>;
-  forceKillAfterDelay: false;
-}>;
-let stderr = '';
+let worker: WorkerProcess;
 
 before(async () => {
   fixture = await CloneFixture.start();
   node = await fixture.node({ worker: false });
-  const configPath = await node.writeConfigFile({
-    address: fixture.env.address,
-    namespace: fixture.env.namespace ?? 'default',
-  });
-
   // Each simulated `vm clone` takes three seconds, so SIGTERM can land in the middle of one.
-  worker = execa(process.execPath, [CLI, 'worker', '--config', configPath], {
-    reject: false,
-    env: { COCOON_SIM_CLONE_DELAY_MS: '3000' },
-    // execa would otherwise follow SIGTERM with SIGKILL after 5 s, cutting the drain short.
-    forceKillAfterDelay: false,
-  });
-  worker.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  await waitFor(() => stderr.includes('"Worker started"'), 30_000, 'the worker to start');
+  worker = await WorkerProcess.start(
+    node,
+    { address: fixture.env.address, namespace: fixture.env.namespace ?? 'default' },
+    { COCOON_SIM_CLONE_DELAY_MS: '3000' }
+  );
 });
 
 after(async () => {
-  worker?.kill('SIGKILL');
+  worker?.process.kill('SIGKILL');
   await fixture?.stop();
 });
 
@@ -78,10 +62,9 @@ describe('the worker process', () => {
       60_000,
       'the clone to reach the restore'
     );
-    worker.kill('SIGTERM');
-    const exited = await worker;
+    const exited = await worker.stop('SIGTERM');
 
-    assert.equal(exited.exitCode, 0, `signal ${exited.signal}: ${stderr}`);
+    assert.equal(exited.exitCode, 0, `signal ${exited.signal}: ${worker.stderr}`);
     assert.ok(
       (await completedActivityTypes(handle.workflowId)).includes('restoreVm'),
       'the restore in hand when SIGTERM came finished and was reported before the exit'
@@ -96,8 +79,8 @@ describe('the worker process', () => {
   });
 
   test('logs one JSON object per line', () => {
-    const lines = stderr.split('\n').filter((line) => line.trim() !== '');
-    assert.ok(lines.length >= 2, stderr);
+    const lines = worker.stderr.split('\n').filter((line) => line.trim() !== '');
+    assert.ok(lines.length >= 2, worker.stderr);
     for (const line of lines) {
       const entry = JSON.parse(line) as { level: string; message: string; time: string };
       assert.ok(entry.level && entry.message && entry.time, line);

@@ -75,7 +75,6 @@ export async function startTlsProxy(options: TlsProxyOptions): Promise<TlsProxy>
   server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
     const refused = socket.authorizationError;
     handshakeFailures.push(refused ? `client certificate refused: ${refused}` : error.message);
-    socket.destroy();
   });
 
   // Each client session gets its own backend session, so a client that goes away takes its
