@@ -18,7 +18,9 @@ import { heartbeatWhile } from './heartbeat.js';
 import { blobPath, isBlobPresent } from './image/blob-file.js';
 import { BlobVerifier } from './image/blob-verifier.js';
 import { SharedWork } from './image/shared-work.js';
-import { measurePullBytes } from './image/download-progress.js';
+import { DownloadWatch } from './image/download-watch.js';
+import { freeBytes } from './image/free-space.js';
+import { lookUpImageSize } from './registry/image-size.js';
 import { isAllowedUrl } from './registry/allow-list.js';
 import { checkTag, type TagState } from './registry/tag-check.js';
 import { failure, toFailure } from './to-failure.js';
@@ -31,7 +33,12 @@ export interface NodeActivityDeps {
   registries: readonly string[];
   /** Where the clone ledger lives: outside cocoon's root, owned by this worker. */
   ledgerDir: string;
+  /** A download that has not grown for this long is stopped as stalled. */
+  pullStallSeconds: number;
 }
+
+// How often a running download's temp file is measured.
+const STALL_CHECK_MS = 1_000;
 
 export type VerifyOutcome =
   | { verified: true; verification: Exclude<BlobVerification, 'already-present'> }
@@ -55,6 +62,7 @@ export function createNodeActivities(deps: NodeActivityDeps) {
   // Clones on this node that need the same image at the same time share one download and one
   // hash; both live as long as this worker.
   const pulls = new SharedWork<void>();
+  const downloadedBytes = new Map<string, number>();
   const verifier = new BlobVerifier(rootDir, (digest, verification, bytes) =>
     log.info('Hashed base image blob', { digest, verification, bytes })
   );
@@ -102,18 +110,15 @@ export function createNodeActivities(deps: NodeActivityDeps) {
       }
       const what = `pulling ${url} on node ${node}`;
 
-      const stopBeating = heartbeatWhile(async () => ({
+      const stopBeating = heartbeatWhile(() => ({
         url,
-        bytesDownloaded: await measurePullBytes(rootDir),
+        bytesDownloaded: downloadedBytes.get(url) ?? 0,
       }));
       try {
         log.info('Force-pulling base image', { url, node, joining: pulls.waitersOf(url) > 0 });
         await pulls.join(
           url,
-          (signal) => {
-            log.info('Downloading base image', { url, node });
-            return cocoon.pullImage(url, true, { signal });
-          },
+          (signal) => download(url, what, signal),
           Context.current().cancellationSignal
         );
       } catch (error) {
@@ -261,6 +266,55 @@ export function createNodeActivities(deps: NodeActivityDeps) {
       }
     },
   };
+
+  /**
+   * One download, shared by every clone that waits for it: checks the disk has room, then runs
+   * cocoon while watching the temp file grow, and stops cocoon (SIGTERM) if it stalls.
+   */
+  async function download(url: string, what: string, signal: AbortSignal): Promise<void> {
+    await ensureDiskRoom(url, what, signal);
+    log.info('Downloading base image', { url, node });
+
+    const watch = await DownloadWatch.start(rootDir);
+    const stalled = new AbortController();
+    const stallMs = deps.pullStallSeconds * 1000;
+    const timer = setInterval(() => {
+      void watch.idleMs().then((idleMs) => {
+        downloadedBytes.set(url, watch.bytes);
+        if (idleMs >= stallMs) stalled.abort();
+      });
+    }, STALL_CHECK_MS);
+
+    try {
+      await cocoon.pullImage(url, true, { signal: AbortSignal.any([signal, stalled.signal]) });
+    } catch (error) {
+      if (!stalled.signal.aborted || signal.aborted) throw error;
+      throw failure(
+        FailureType.PullStalled,
+        `${what}: the download stopped growing at ${watch.bytes} bytes for ${deps.pullStallSeconds}s, so cocoon was stopped; the pull is retried`,
+        { url, bytes: watch.bytes }
+      );
+    } finally {
+      clearInterval(timer);
+      downloadedBytes.delete(url);
+    }
+  }
+
+  // Said before a byte is downloaded: a pull that would fill the disk fails cocoon's other
+  // pulls and clones too, and cannot succeed by retrying.
+  async function ensureDiskRoom(url: string, what: string, signal: AbortSignal): Promise<void> {
+    const size = await lookUpImageSize(url, { signal });
+    if (!size) return;
+
+    const needed = size.bytes * (size.needsConversion ? 2 : 1);
+    const available = await freeBytes(rootDir);
+    if (available >= needed) return;
+    throw failure(
+      FailureType.DiskFull,
+      `${what}: the image needs ${needed} bytes${size.needsConversion ? ' (download and converted copy)' : ''} but ${rootDir} has ${available} free; free disk space on node ${node} and start the clone again`,
+      { url, neededBytes: needed, availableBytes: available }
+    );
+  }
 
   async function settleExistingVm(
     existing: VmRecord,

@@ -4,6 +4,7 @@ export {
   CloneCancelledError,
   CloneFailedError,
   InvalidCloneRequestError,
+  TemporalAuthError,
   TemporalUnavailableError,
 } from './clone-errors.js';
 export { FailureType } from '../common/failures.js';

@@ -19,6 +19,10 @@ export const FailureType = {
   RegistryUnavailable: 'RegistryUnavailable',
   /** The download broke off before the end; worth retrying. */
   DownloadIncomplete: 'DownloadIncomplete',
+  /** The download stopped growing; the pull was stopped and is worth retrying. */
+  PullStalled: 'PullStalled',
+  /** The node has too little free disk for the image; said before downloading. */
+  DiskFull: 'DiskFull',
   /** The registry served something that is not a disk image (an HTML page, an archive). */
   NotADiskImage: 'NotADiskImage',
   /** cocoon could not store or convert the downloaded image. */
@@ -53,6 +57,7 @@ export const NON_RETRYABLE_FAILURES: readonly FailureType[] = [
   FailureType.RegistryNotAllowed,
   FailureType.ImageNotFound,
   FailureType.NotADiskImage,
+  FailureType.DiskFull,
   FailureType.ImageUnusable,
   FailureType.DigestUnavailable,
   FailureType.VmNameTaken,

@@ -5,7 +5,11 @@ import { createWatchActivities } from '../activities/node-watch/watch-node-worke
 import { CLONE_WORKFLOW_QUEUE, nodeTaskQueue } from '../common/names.js';
 import { ConfigError } from '../common/config/config-error.js';
 import type { FlowSettings } from '../common/config/settings.js';
-import { temporalConnectionOptions } from '../common/config/temporal-connection.js';
+import {
+  temporalConnectionOptions,
+  tlsHandshakeFailure,
+} from '../common/config/temporal-connection.js';
+import { TemporalUnavailableError } from '../client/clone-errors.js';
 import { workflowSource } from './workflow-bundle.js';
 
 // A worker finishes what it has in hand before it exits: a minute covers a restore and most
@@ -54,6 +58,7 @@ export async function createNodeWorker(
       cocoon: new CocoonCli(settings.cocoon),
       registries: settings.registries,
       ledgerDir: settings.ledgerDir,
+      pullStallSeconds: settings.pullStallSeconds,
     }),
     shutdownGraceTime: SHUTDOWN_GRACE,
     // Cancellation reaches an activity only with a heartbeat's answer. Left alone, the SDK sends
@@ -89,4 +94,19 @@ export async function createNodeWorker(
       }
     },
   };
+}
+
+// The SDK's transport errors name neither the address nor, for TLS, the reason in words; the
+// worker says both, as the CLI does.
+async function connectToTemporal(settings: FlowSettings): Promise<NativeConnection> {
+  const options = temporalConnectionOptions(settings.temporal);
+  try {
+    return await NativeConnection.connect(options);
+  } catch (error) {
+    const handshakeProblem = await tlsHandshakeFailure(options);
+    throw new TemporalUnavailableError(
+      options.address,
+      handshakeProblem ?? (error as Error).message
+    );
+  }
 }

@@ -19,7 +19,7 @@ const WORKER_OPTIONS = {
   sudo: { type: 'boolean' },
   registry: { type: 'string', multiple: true },
   'ledger-dir': { type: 'string' },
-  'node-timeout': { type: 'string' },
+  'pull-stall-timeout': { type: 'string' },
 } as const;
 
 /** `cocoon-flow worker --node N …`: one node's worker, until SIGINT or SIGTERM. */
@@ -36,7 +36,7 @@ export async function runWorkerCommand(args: string[]): Promise<void> {
     sudo: values.sudo as boolean | undefined,
     registries: values.registry as string[] | undefined,
     ledgerDir: stringValue(values['ledger-dir']),
-    nodeTimeoutSeconds: integerValue(values['node-timeout'], 'node-timeout'),
+    pullStallSeconds: integerValue(values['pull-stall-timeout'], 'pull-stall-timeout'),
   });
 
   installJsonLogging();

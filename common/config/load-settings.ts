@@ -25,6 +25,7 @@ export interface SettingFlags {
   registries?: string[];
   ledgerDir?: string;
   nodeTimeoutSeconds?: number;
+  pullStallSeconds?: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -41,9 +42,18 @@ interface ConfigFile {
   registries?: string[];
   ledgerDir?: string;
   nodeTimeoutSeconds?: number;
+  pullStallSeconds?: number;
 }
 
-const FILE_KEYS = ['temporal', 'node', 'cocoon', 'registries', 'ledgerDir', 'nodeTimeoutSeconds'];
+const FILE_KEYS = [
+  'temporal',
+  'node',
+  'cocoon',
+  'registries',
+  'ledgerDir',
+  'nodeTimeoutSeconds',
+  'pullStallSeconds',
+];
 
 export function loadSettings(flags: SettingFlags = {}, env: Env = process.env): FlowSettings {
   const file = readConfigFile(flags.config ?? env.COCOON_FLOW_CONFIG);
@@ -84,6 +94,11 @@ export function loadSettings(flags: SettingFlags = {}, env: Env = process.env): 
       flags.nodeTimeoutSeconds ??
       parseSeconds(env.COCOON_FLOW_NODE_TIMEOUT, 'COCOON_FLOW_NODE_TIMEOUT') ??
       file.nodeTimeoutSeconds,
+    pullStallSeconds:
+      flags.pullStallSeconds ??
+      parseSeconds(env.COCOON_FLOW_PULL_STALL_SECONDS, 'COCOON_FLOW_PULL_STALL_SECONDS') ??
+      file.pullStallSeconds ??
+      DEFAULTS.pullStallSeconds,
   };
 }
 

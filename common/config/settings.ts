@@ -35,6 +35,8 @@ export interface FlowSettings {
   /** Where the worker keeps its clone ledger, outside cocoon's root. */
   ledgerDir: string;
   nodeTimeoutSeconds?: number;
+  /** A pull whose download has not grown for this long is stopped as stalled. */
+  pullStallSeconds: number;
 }
 
 export const DEFAULT_CONFIG_PATH = '/etc/cocoon-flow/config.json';
@@ -46,4 +48,7 @@ export const DEFAULTS = {
   rootDir: '/var/lib/cocoon',
   runDir: '/var/lib/cocoon/run',
   ledgerDir: '/var/lib/cocoon-flow/ledger',
+  // cocoon's own limit is 30 minutes for the whole download; a minute without a single new byte
+  // is a stall on any link that still works.
+  pullStallSeconds: 60,
 } as const;

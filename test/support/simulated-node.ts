@@ -30,7 +30,11 @@ export class SimulatedNode {
    */
   static async create(
     name: string,
-    options: { registries: string[]; simulatorEnv?: Record<string, string> }
+    options: {
+      registries: string[];
+      simulatorEnv?: Record<string, string>;
+      pullStallSeconds?: number;
+    }
   ): Promise<SimulatedNode> {
     const dir = await mkdtemp(join(tmpdir(), `cocoon-flow-${name}-`));
     const commandLog = join(dir, 'cocoon-commands.log');
@@ -58,6 +62,7 @@ export class SimulatedNode {
       cocoon: cocoonSettings,
       registries: options.registries,
       ledgerDir: join(dir, 'ledger'),
+      pullStallSeconds: options.pullStallSeconds ?? 60,
     };
     return new SimulatedNode(name, dir, settings, new CocoonCli(cocoonSettings), commandLog);
   }

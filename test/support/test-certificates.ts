@@ -42,12 +42,13 @@ const CLIENT_EXTENSIONS = [
 ];
 
 /** Checks that the openssl CLI runs; the message says how to get it when it does not. */
-export async function assertOpensslAvailable(): Promise<void> {
+async function assertOpensslAvailable(): Promise<void> {
   try {
     await execa('openssl', ['version']);
   } catch (error) {
     throw new Error(
-      `the openssl CLI is needed to make test certificates (Debian: apt-get install openssl): ${(error as Error).message}`
+      `the openssl CLI is needed to make test certificates (Debian: apt-get install openssl): ${(error as Error).message}`,
+      { cause: error }
     );
   }
 }

@@ -15,14 +15,18 @@ export interface TlsProxyOptions {
   key: Pem;
   /** CA that client certificates must chain to; needed with `requireClientCert`. */
   ca?: Pem;
-  /** Ask for a client certificate and refuse the TLS handshake without a valid one. */
+  /**
+   * Ask for a client certificate and verify it against `ca`. Without one the handshake fails
+   * with a "certificate required" alert; one that does not verify gets its connection closed
+   * right after the handshake, before any HTTP/2 frame (Node's TLS server has no alert for it).
+   */
   requireClientCert?: boolean;
   /** Every call must carry `authorization: Bearer <apiKey>`, or it gets UNAUTHENTICATED. */
   apiKey?: string;
 }
 
 export interface TlsProxy {
-  /** `127.0.0.1:PORT`, the form Temporal's connection options take. */
+  /** `127.0.0.1:PORT`, the form Temporal's connection options take; it also answers to localhost. */
   readonly address: string;
   readonly port: number;
   /** Why each refused TLS handshake failed, oldest first. */
