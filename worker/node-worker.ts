@@ -41,9 +41,7 @@ export async function createNodeWorker(
     );
   }
 
-  const connection =
-    options.connection ??
-    (await NativeConnection.connect(temporalConnectionOptions(settings.temporal)));
+  const connection = options.connection ?? (await connectToTemporal(settings));
   const ownsConnection = options.connection === undefined;
   const identity = `cocoon-flow@${node}`;
   const namespace = settings.temporal.namespace;
