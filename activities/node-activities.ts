@@ -1,5 +1,8 @@
 import { Context, log } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { digestPinnedUrl, parseEpochDownloadUrl } from '../common/epoch-url.js';
 import { FailureType } from '../common/failures.js';
 import {
@@ -25,6 +28,7 @@ import { isAllowedUrl } from './registry/allow-list.js';
 import { checkTag, type TagState } from './registry/tag-check.js';
 import { failure, toFailure } from './to-failure.js';
 import { CloneLedger } from './vm/clone-ledger.js';
+import { identifyProcess, isStillRunning } from './vm/process-identity.js';
 
 export interface NodeActivityDeps {
   node: string;
@@ -39,6 +43,8 @@ export interface NodeActivityDeps {
 
 // How often a running download's temp file is measured.
 const STALL_CHECK_MS = 1_000;
+// How often an earlier attempt's `vm clone` is checked for having finished.
+const EARLIER_CLONE_POLL_MS = 500;
 
 export type VerifyOutcome =
   | { verified: true; verification: Exclude<BlobVerification, 'already-present'> }
@@ -204,6 +210,7 @@ export function createNodeActivities(deps: NodeActivityDeps) {
       const what = `restoring VM ${input.vmName} from snapshot ${input.snapshot} on node ${node}`;
       const stopBeating = heartbeatWhile(() => ({ vmName: input.vmName }));
       try {
+        await waitForEarlierCloneProcess(input);
         const existing = await cocoon.inspectVm(input.vmName);
         if (existing) {
           const adopted = await settleExistingVm(existing, input, what);
@@ -214,7 +221,17 @@ export function createNodeActivities(deps: NodeActivityDeps) {
         try {
           // Never cancelled: killing `vm clone` mid-restore leaves a placeholder and a network
           // allocation behind. It is let finish, and compensation removes the VM.
-          return await cocoon.cloneVm(input.snapshot, { name: input.vmName, ...input.resources });
+          return await cocoon.cloneVm(
+            input.snapshot,
+            { name: input.vmName, ...input.resources },
+            {
+              outliveWorker: { outputBase: cloneOutputBase(input.vmName) },
+              onStart: async (pid) => {
+                const identity = await identifyProcess(pid);
+                await ledger.claim(input.vmName, input.cloneId, identity);
+              },
+            }
+          );
         } catch (error) {
           const failed = toFailure(error, what);
           // The name went to someone else between our check and the clone: the ledger must not
@@ -314,6 +331,30 @@ export function createNodeActivities(deps: NodeActivityDeps) {
       `${what}: the image needs ${needed} bytes${size.needsConversion ? ' (download and converted copy)' : ''} but ${rootDir} has ${available} free; free disk space on node ${node} and start the clone again`,
       { url, neededBytes: needed, availableBytes: available }
     );
+  }
+
+  // An attempt killed with its worker leaves its `vm clone` running (it is never killed). The
+  // next attempt lets it finish before judging what it made.
+  async function waitForEarlierCloneProcess(input: RestoreInput): Promise<void> {
+    const entry = await ledger.entry(input.vmName);
+    const earlier = entry?.cloneId === input.cloneId ? entry.cloneProcess : undefined;
+    if (!earlier || !(await isStillRunning(earlier))) return;
+
+    log.info('Waiting for the vm clone of an earlier attempt to finish', {
+      vmName: input.vmName,
+      pid: earlier.pid,
+    });
+    while (await isStillRunning(earlier)) await sleep(EARLIER_CLONE_POLL_MS);
+    // Its output files had no reader left; this attempt judges by `vm inspect` instead.
+    const base = cloneOutputBase(input.vmName);
+    await Promise.all([
+      rm(`${base}.stdout`, { force: true }),
+      rm(`${base}.stderr`, { force: true }),
+    ]);
+  }
+
+  function cloneOutputBase(vmName: string): string {
+    return join(deps.ledgerDir, 'output', vmName);
   }
 
   async function settleExistingVm(

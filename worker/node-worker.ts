@@ -74,7 +74,9 @@ export async function createNodeWorker(
     activities: createWatchActivities(),
     // Node watches idle between checks for a whole clone; each holds a slot while it waits.
     maxConcurrentActivityTaskExecutions: 1000,
-    shutdownGraceTime: SHUTDOWN_GRACE,
+    // A watch holds no state: cut short by a shutdown it is retried on another worker at once,
+    // so it must not keep this process from exiting for the node steps' grace period.
+    shutdownGraceTime: '1 second',
   });
 
   return {

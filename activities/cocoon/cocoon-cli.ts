@@ -1,4 +1,6 @@
-import { execa } from 'execa';
+import { execa, type Options } from 'execa';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { VmRecord } from '../../common/vm-record.js';
 import { classifyErrorLine, CocoonError, findErrorLine } from './cocoon-error.js';
 import {
@@ -33,6 +35,14 @@ export interface CloneFlags {
 interface RunOptions {
   /** Stops the command: SIGTERM first, so cocoon can remove its temp files. */
   signal?: AbortSignal;
+  /** Told the pid as soon as the command runs, before it is awaited. */
+  onStart?: (pid: number) => Promise<void>;
+  /**
+   * Runs the command detached, its output going to `<outputBase>.stdout|.stderr` instead of
+   * pipes. A command that must outlive its worker needs both: cocoon dies of SIGPIPE on its next
+   * log line if the worker holding its pipes is gone, and without running its rollback.
+   */
+  outliveWorker?: { outputBase: string };
 }
 
 // How long cocoon gets between SIGTERM and SIGKILL. cocoon cancels its context on SIGTERM and
@@ -73,9 +83,13 @@ export class CocoonCli {
   }
 
   /** Clones a VM and returns the record cocoon prints (its pid is always 0). */
-  async cloneVm(snapshot: string, flags: CloneFlags): Promise<VmRecord> {
+  async cloneVm(
+    snapshot: string,
+    flags: CloneFlags,
+    options: Pick<RunOptions, 'onStart' | 'outliveWorker'> = {}
+  ): Promise<VmRecord> {
     const command = ['vm', 'clone', '--output', 'json', ...cloneFlagArgs(flags), snapshot];
-    const { stdout } = await this.run(command);
+    const { stdout } = await this.run(command, options);
     return parseVmRecord(stdout, command);
   }
 
@@ -126,7 +140,10 @@ export class CocoonCli {
     options: RunOptions = {}
   ): Promise<{ stdout: string; stderr: string }> {
     const [file, args] = this.argv(command);
-    const result = await execa(file, args, {
+    const files = options.outliveWorker
+      ? await outputFiles(options.outliveWorker.outputBase)
+      : undefined;
+    const subprocess = execa(file, args, {
       reject: false,
       stdin: 'ignore',
       env: { NO_COLOR: '1' },
@@ -139,10 +156,21 @@ export class CocoonCli {
       // could never drain. A `vm clone` must outlive its worker anyway; pulls are stopped
       // through `signal` when their activity is cancelled.
       cleanup: false,
-    });
+      ...(files && {
+        detached: true,
+        stdout: files.fds.stdout as 'pipe' | number,
+        stderr: files.fds.stderr as 'pipe' | number,
+      }),
+    } as Options);
+    await files?.release();
+    if (subprocess.pid !== undefined) await options.onStart?.(subprocess.pid);
+    const result = await subprocess;
+    const output = files
+      ? await files.collect()
+      : { stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? '') };
 
     if (result.exitCode === 0 && !result.failed) {
-      return { stdout: result.stdout, stderr: result.stderr };
+      return output;
     }
 
     if (result.isCanceled) {
@@ -159,7 +187,7 @@ export class CocoonCli {
       );
     }
 
-    const errorLine = findErrorLine(result.stderr);
+    const errorLine = findErrorLine(output.stderr);
     const { code, httpStatus } = errorLine
       ? classifyErrorLine(errorLine)
       : { code: 'Unknown' as const };
@@ -207,6 +235,31 @@ function parseList<T>(
     );
   }
   return items.map(parseItem);
+}
+
+// The files are opened here and their descriptors handed to cocoon, so cocoon writes to them
+// itself: with a path instead, execa would copy the output through this process, and a pipe.
+async function outputFiles(base: string) {
+  await mkdir(dirname(base), { recursive: true, mode: 0o700 });
+  const paths = { stdout: `${base}.stdout`, stderr: `${base}.stderr` };
+  const handles = await Promise.all([
+    open(paths.stdout, 'w', 0o600),
+    open(paths.stderr, 'w', 0o600),
+  ]);
+  return {
+    fds: { stdout: handles[0].fd, stderr: handles[1].fd },
+    /** Closes this process's copies once cocoon holds its own. */
+    async release(): Promise<void> {
+      await Promise.all(handles.map((handle) => handle.close()));
+    },
+    async collect(): Promise<{ stdout: string; stderr: string }> {
+      const [stdout, stderr] = await Promise.all(
+        [paths.stdout, paths.stderr].map((path) => readFile(path, 'utf8').catch(() => ''))
+      );
+      await Promise.all([rm(paths.stdout, { force: true }), rm(paths.stderr, { force: true })]);
+      return { stdout: (stdout ?? '').trimEnd(), stderr: (stderr ?? '').trimEnd() };
+    },
+  };
 }
 
 function cloneFlagArgs(flags: CloneFlags): string[] {

@@ -1,6 +1,7 @@
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isMissingFile } from '../image/blob-file.js';
+import type { ProcessIdentity } from './process-identity.js';
 
 // cocoon records no owner on a VM, so a retried clone could not tell its own half-made VM from
 // somebody else's VM of the same name. The ledger answers that: before `vm clone` runs, the
@@ -12,25 +13,36 @@ export interface LedgerEntry {
   /** The workflow id of the clone that is making, or made, the VM. */
   cloneId: string;
   recordedAt: string;
+  /** The `vm clone` process making the VM, so a retry after a crash waits for it to finish. */
+  cloneProcess?: ProcessIdentity;
 }
 
 export class CloneLedger {
   constructor(private readonly directory: string) {}
 
   async owner(vmName: string): Promise<string | undefined> {
+    return (await this.entry(vmName))?.cloneId;
+  }
+
+  async entry(vmName: string): Promise<LedgerEntry | undefined> {
     try {
       const entry = JSON.parse(await readFile(this.pathOf(vmName), 'utf8')) as LedgerEntry;
-      return typeof entry.cloneId === 'string' ? entry.cloneId : undefined;
+      return typeof entry.cloneId === 'string' ? entry : undefined;
     } catch (error) {
       if (isMissingFile(error)) return undefined;
       throw error;
     }
   }
 
-  /** Durably records that `cloneId` is about to make `vmName`. */
-  async claim(vmName: string, cloneId: string): Promise<void> {
+  /** Durably records that `cloneId` is making `vmName`, and with which process once known. */
+  async claim(vmName: string, cloneId: string, cloneProcess?: ProcessIdentity): Promise<void> {
     await mkdir(this.directory, { recursive: true, mode: 0o700 });
-    const entry: LedgerEntry = { vmName, cloneId, recordedAt: new Date().toISOString() };
+    const entry: LedgerEntry = {
+      vmName,
+      cloneId,
+      recordedAt: new Date().toISOString(),
+      cloneProcess,
+    };
     const finalPath = this.pathOf(vmName);
     const tempPath = `${finalPath}.${process.pid}.tmp`;
 
