@@ -18,6 +18,7 @@ import type { BlobVerification } from '../common/status.js';
 import type { VmRecord } from '../common/vm-record.js';
 import type { CocoonCli } from './cocoon/cocoon-cli.js';
 import { heartbeatWhile } from './heartbeat.js';
+import { guardInput } from './input-guard.js';
 import { blobPath, isBlobPresent } from './image/blob-file.js';
 import { BlobVerifier } from './image/blob-verifier.js';
 import { SharedWork } from './image/shared-work.js';
@@ -40,6 +41,9 @@ export interface NodeActivityDeps {
   /** A download that has not grown for this long is stopped as stalled. */
   pullStallSeconds: number;
 }
+
+// A well-formed digest for steps that check a URL alone.
+const ANY_DIGEST = `sha256:${'0'.repeat(64)}`;
 
 // How often a running download's temp file is measured.
 const STALL_CHECK_MS = 1_000;
@@ -76,6 +80,7 @@ export function createNodeActivities(deps: NodeActivityDeps) {
   return {
     /** The snapshot's base image, from the request when the caller knew it, else from cocoon. */
     async resolveBaseImage(input: { snapshot: string; base?: BaseImage }): Promise<BaseImage> {
+      guardInput(`resolving a base image on node ${node}`, { snapshot: input.snapshot });
       const what = `resolving the base image of snapshot ${input.snapshot} on node ${node}`;
       if (input.base) return checkedBase(input.base, what);
 
@@ -96,6 +101,9 @@ export function createNodeActivities(deps: NodeActivityDeps) {
 
     /** Whether the pinned blob file is on disk: the one thing a clone needs. No network. */
     async findBaseBlob(input: { digest: string }): Promise<{ present: boolean; path: string }> {
+      guardInput(`looking for a base image on node ${node}`, {
+        image: { image: 'unused', digest: input.digest, type: 'cloudimg' },
+      });
       const path = blobPath(rootDir, input.digest);
       return { present: await isBlobPresent(path), path };
     },
@@ -106,6 +114,9 @@ export function createNodeActivities(deps: NodeActivityDeps) {
      * allow-list is checked against the image URL it derives from.
      */
     async pullCloudImage(input: { url: string; byDigest?: string }): Promise<void> {
+      guardInput(`pulling ${JSON.stringify(input.url)} on node ${node}`, {
+        image: { image: input.url, digest: input.byDigest ?? ANY_DIGEST, type: 'cloudimg' },
+      });
       ensureAllowed(input.url, deps.registries, `pulling ${input.url} on node ${node}`);
       const url = input.byDigest ? digestPinnedUrl(input.url, input.byDigest) : input.url;
       if (!url) {
@@ -136,6 +147,7 @@ export function createNodeActivities(deps: NodeActivityDeps) {
 
     /** OCI bases are pulled by `repo@digest`, which names exactly one image. */
     async pullOciImage(input: { image: string; digest: string }): Promise<void> {
+      guardInput(`pulling an OCI image on node ${node}`, { image: { ...input, type: 'oci' } });
       const ref = `${stripDigest(input.image)}@${input.digest}`;
       const what = `pulling ${ref} on node ${node}`;
       const stopBeating = heartbeatWhile(() => ({ ref }));
@@ -154,6 +166,9 @@ export function createNodeActivities(deps: NodeActivityDeps) {
      * whether the blob is byte-exact or was converted by cocoon.
      */
     async verifyCloudImage(input: { url: string; digest: string }): Promise<VerifyOutcome> {
+      guardInput(`verifying a base image on node ${node}`, {
+        image: { image: input.url, digest: input.digest, type: 'cloudimg' },
+      });
       const what = `verifying ${input.digest} on node ${node}`;
       try {
         const entry = await cocoon.inspectImage(input.digest);
@@ -185,6 +200,9 @@ export function createNodeActivities(deps: NodeActivityDeps) {
 
     /** Asks the registry whether the image's tag still names the pinned digest. */
     async checkRegistryTag(input: { url: string; digest: string }): Promise<TagState> {
+      guardInput(`checking a registry tag from node ${node}`, {
+        image: { image: input.url, digest: input.digest, type: 'cloudimg' },
+      });
       const location = parseEpochDownloadUrl(input.url);
       if (!location) return { kind: 'unknown', reason: `${input.url} is not an epoch /dl/ URL` };
 
@@ -207,6 +225,11 @@ export function createNodeActivities(deps: NodeActivityDeps) {
      * touched.
      */
     async restoreVm(input: RestoreInput): Promise<VmRecord> {
+      guardInput(`restoring a VM on node ${node}`, {
+        vmName: input.vmName,
+        snapshot: input.snapshot,
+        resources: input.resources,
+      });
       const what = `restoring VM ${input.vmName} from snapshot ${input.snapshot} on node ${node}`;
       const stopBeating = heartbeatWhile(() => ({ vmName: input.vmName }));
       try {
@@ -250,6 +273,7 @@ export function createNodeActivities(deps: NodeActivityDeps) {
 
     /** The VM's reconciled record, once it runs with a live hypervisor process. */
     async confirmVmRunning(input: { vmName: string }): Promise<VmRecord> {
+      guardInput(`confirming a VM on node ${node}`, { vmName: input.vmName });
       const what = `confirming VM ${input.vmName} runs on node ${node}`;
       let record: VmRecord | undefined;
       try {
@@ -270,6 +294,7 @@ export function createNodeActivities(deps: NodeActivityDeps) {
 
     /** Compensation: removes the VM, but only when the ledger says this clone made it. */
     async removeClonedVm(input: { cloneId: string; vmName: string }): Promise<boolean> {
+      guardInput(`removing a VM on node ${node}`, { vmName: input.vmName });
       const what = `removing VM ${input.vmName} on node ${node}`;
       if ((await ledger.owner(input.vmName)) !== input.cloneId) return false;
 

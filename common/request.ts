@@ -71,7 +71,7 @@ export const DIGEST = /^sha256:[0-9a-f]{64}$/;
 // Scheme, host (DNS name, IPv4 or bracketed IPv6), optional port, then a plain path. No user
 // info, query, fragment, spaces or quotes: the URL becomes an argv element of a root process.
 const CLOUD_IMAGE_URL =
-  /^https?:\/\/(\[[0-9a-fA-F:]+\]|[a-zA-Z0-9]([a-zA-Z0-9.-]{0,251}[a-zA-Z0-9])?)(:\d{1,5})?(\/[a-zA-Z0-9._~%/+-]*)?$/;
+  /^https?:\/\/(\[[0-9a-fA-F:]+\]|[a-zA-Z0-9]([a-zA-Z0-9.-]{0,251}[a-zA-Z0-9])?)(:\d{1,5})?(\/[a-zA-Z0-9._~%/+:-]*)?$/;
 const ANY_SCHEME = /^[a-zA-Z][a-zA-Z0-9+.-]*:/;
 
 const GiB = 1024 ** 3;
