@@ -29,12 +29,18 @@ export class CloneFixture {
 
   /** A fresh node with its own cocoon root and a running worker. */
   async node(
-    options: { worker?: boolean; registries?: string[]; simulatorEnv?: Record<string, string> } = {}
+    options: {
+      worker?: boolean;
+      registries?: string[];
+      simulatorEnv?: Record<string, string>;
+      pullStallSeconds?: number;
+    } = {}
   ): Promise<SimulatedNode> {
     this.nodeCount += 1;
     const node = await SimulatedNode.create(`node-${this.nodeCount}-${process.pid}`, {
       registries: options.registries ?? [`${this.registry.url}/`],
       simulatorEnv: options.simulatorEnv,
+      pullStallSeconds: options.pullStallSeconds,
     });
     this.nodes.push(node);
     if (options.worker !== false) {

@@ -1,0 +1,212 @@
+import { rm } from 'node:fs/promises';
+import type { WorkflowHandle } from '@temporalio/client';
+import { blobPath } from '../../activities/image/blob-file.js';
+import { FailureType } from '../../common/failures.js';
+import { cloneStatusQuery, type CloneStep } from '../../common/status.js';
+import type { CloneFixture } from '../support/clone-fixture.js';
+import type { SimulatedNode } from '../support/simulated-node.js';
+
+// The fault scenarios of `npm run faults`: each injects one fault into real parts (the
+// registry on loopback, the node's disk, the worker process) and says how every clone must end.
+
+export type Expected = 'completed' | 'cancelled' | FailureType;
+
+export interface RunContext {
+  fixture: CloneFixture;
+  node: SimulatedNode;
+  /** A repo of this run's own, so faults and stats never mix between runs. */
+  repo: string;
+  run: number;
+}
+
+export interface Scenario {
+  name: string;
+  runs: number;
+  expect: Expected;
+  node?: { simulatorEnv?: Record<string, string>; pullStallSeconds?: number };
+  /** Pushes the image, imports the snapshot, injects the fault; returns the snapshot name. */
+  prepare(context: RunContext): Promise<{ snapshot: string; pinnedDigest: string }>;
+  /** Acts on the running clone (cancels it, removes a file) before it is awaited. */
+  during?(context: RunContext, handle: WorkflowHandle): Promise<void>;
+}
+
+async function pinned(context: RunContext, image: 'base-v1' | 'base-v2' = 'base-v2') {
+  const pushed = await context.fixture.push(context.repo, image);
+  await context.node.importSnapshot(`hot-${context.run}`, pushed);
+  return { snapshot: `hot-${context.run}`, pinnedDigest: pushed.digest, url: pushed.url };
+}
+
+function fault(
+  context: RunContext,
+  kind: Parameters<CloneFixture['registry']['injectFault']>[1],
+  times = 1
+) {
+  context.fixture.registry.injectFault({ route: 'download', repo: context.repo }, kind, times);
+}
+
+async function waitForStep(handle: WorkflowHandle, step: CloneStep): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while ((await handle.query(cloneStatusQuery)).step !== step) {
+    if (Date.now() > deadline) throw new Error(`the clone never reached ${step}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function waitForDownload(node: SimulatedNode): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!(await node.tempFiles()).some((name) => name.startsWith('pull-'))) {
+    if (Date.now() > deadline) throw new Error('the download never started');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export const SCENARIOS: Scenario[] = [
+  {
+    name: '5xx burst (three 503s)',
+    runs: 1,
+    expect: 'completed',
+    async prepare(context) {
+      const image = await pinned(context);
+      fault(context, { kind: 'status', status: 503 }, 3);
+      return image;
+    },
+  },
+  {
+    name: 'connection reset mid-body',
+    runs: 2,
+    expect: 'completed',
+    async prepare(context) {
+      const image = await pinned(context);
+      fault(context, { kind: 'reset', afterBytes: 100_000 });
+      return image;
+    },
+  },
+  {
+    name: 'body truncated, response ends cleanly',
+    runs: 2,
+    expect: 'completed',
+    async prepare(context) {
+      const image = await pinned(context);
+      fault(context, { kind: 'truncate', afterBytes: 200_000 });
+      return image;
+    },
+  },
+  {
+    name: 'wrong bytes, right length',
+    runs: 2,
+    expect: 'completed',
+    async prepare(context) {
+      const image = await pinned(context);
+      fault(context, { kind: 'corrupt' });
+      return image;
+    },
+  },
+  {
+    name: 'body stalls (caught by download growth)',
+    runs: 2,
+    expect: 'completed',
+    node: { pullStallSeconds: 3 },
+    async prepare(context) {
+      const image = await pinned(context);
+      fault(context, { kind: 'stall', afterBytes: 100_000 });
+      return image;
+    },
+  },
+  {
+    name: 'tag moved after the snapshot was baked',
+    runs: 2,
+    expect: 'completed',
+    async prepare(context) {
+      const image = await pinned(context);
+      await context.fixture.push(context.repo, 'base-v3');
+      return image;
+    },
+  },
+  {
+    name: 'tag moves again in the middle of the pull',
+    runs: 2,
+    expect: 'completed',
+    async prepare(context) {
+      const image = await pinned(context);
+      fault(context, { kind: 'slow', bytesPerSecond: 300_000 });
+      return image;
+    },
+    async during(context) {
+      await waitForDownload(context.node);
+      await context.fixture.push(context.repo, 'base-v3');
+    },
+  },
+  {
+    name: 'digest served nowhere',
+    runs: 2,
+    expect: FailureType.DigestUnavailable,
+    async prepare(context) {
+      const served = await context.fixture.push(context.repo, 'base-v1');
+      const pinnedDigest = `sha256:${String(context.run).padStart(64, 'e')}`;
+      await context.node.importSnapshot(`hot-${context.run}`, {
+        image: served.url,
+        digest: pinnedDigest,
+      });
+      return { snapshot: `hot-${context.run}`, pinnedDigest };
+    },
+  },
+  {
+    name: 'registry answers 404',
+    runs: 1,
+    expect: FailureType.ImageNotFound,
+    async prepare(context) {
+      const url = context.fixture.registry.downloadUrl(`${context.repo}-missing`);
+      const pinnedDigest = `sha256:${'f'.repeat(64)}`;
+      await context.node.importSnapshot(`hot-${context.run}`, { image: url, digest: pinnedDigest });
+      return { snapshot: `hot-${context.run}`, pinnedDigest };
+    },
+  },
+  {
+    name: 'registry serves an HTML page',
+    runs: 1,
+    expect: FailureType.NotADiskImage,
+    async prepare(context) {
+      const image = await pinned(context);
+      fault(context, { kind: 'html' });
+      return image;
+    },
+  },
+  {
+    name: 'clone cancelled mid-pull',
+    runs: 2,
+    expect: 'cancelled',
+    async prepare(context) {
+      const image = await pinned(context);
+      fault(context, { kind: 'stall', afterBytes: 100_000 });
+      return image;
+    },
+    async during(context, handle) {
+      await waitForDownload(context.node);
+      await handle.cancel();
+    },
+  },
+  {
+    name: 'clone cancelled mid-restore',
+    runs: 1,
+    expect: 'cancelled',
+    node: { simulatorEnv: { COCOON_SIM_CLONE_DELAY_MS: '2000' } },
+    prepare: (context) => pinned(context),
+    async during(_context, handle) {
+      await waitForStep(handle, 'restore');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await handle.cancel();
+    },
+  },
+  {
+    name: 'base blob removed between verify and restore',
+    runs: 1,
+    expect: 'completed',
+    node: { simulatorEnv: { COCOON_SIM_CLONE_DELAY_MS: '1500' } },
+    prepare: (context) => pinned(context),
+    async during(context, handle) {
+      await waitForStep(handle, 'restore');
+      const { digest } = (await handle.query(cloneStatusQuery)).base ?? { digest: '' };
+      await rm(blobPath(context.node.settings.cocoon.rootDir, digest), { force: true });
+    },
+  },
+];
