@@ -23,6 +23,8 @@ const TYPE_OF_CODE: Record<CocoonErrorCode, FailureType> = {
   LockBusy: FailureType.CocoonFailed,
   Canceled: FailureType.CocoonFailed,
   MalformedOutput: FailureType.CocoonOutputInvalid,
+  // Killed from outside (an OOM kill, an operator): the next attempt settles what it left.
+  Killed: FailureType.CocoonFailed,
   NotStarted: FailureType.WorkerMisconfigured,
   Unknown: FailureType.CocoonFailed,
 };

@@ -317,25 +317,30 @@ describe('bad requests', () => {
 });
 
 describe('idempotent starts', () => {
-  test('the same request started twice at once makes one VM and both callers get it', async () => {
+  test('the same request started five times at once makes one workflow, one VM, one result', async () => {
     const node = await fixture.node();
     const image = await fixture.push('twice/base', 'base-v1');
     await node.importSnapshot('twice-hot', image);
     const req = request(node, 'twice-hot');
 
-    const [first, second] = await Promise.all([
-      fixture.client.clone(req),
-      fixture.client.clone(req),
-    ]);
+    const handles = await Promise.all(Array.from({ length: 5 }, () => fixture.client.start(req)));
+    const results = await Promise.all(handles.map((handle) => fixture.client.result(handle)));
     const again = await fixture.client.clone(req);
 
-    assert.equal(first.id, second.id);
-    assert.equal(again.id, first.id, 'a finished clone returns its result');
+    assert.equal(new Set(handles.map((h) => h.workflowId)).size, 1);
+    assert.equal(new Set(results.map((vm) => vm.id)).size, 1, 'every caller got the same VM');
+    assert.equal(again.id, results[0]?.id, 'a finished clone returns its result');
     const listed = JSON.parse(
       (await node.cocoonRun(['vm', 'list', '-o', 'json'])).stdout
     ) as unknown[];
     assert.equal(listed.length, 1);
     assert.equal((await node.commands()).filter((c) => c.includes('vm clone')).length, 1);
+    const runs = fixture.env.client.workflow.list({
+      query: `WorkflowId = '${handles[0]?.workflowId}'`,
+    });
+    let count = 0;
+    for await (const _run of runs) count += 1;
+    assert.equal(count, 1, 'one workflow run');
   });
 
   test('a failed clone can be started again and resumes', async () => {

@@ -58,4 +58,38 @@ describe('a worker killed mid-restore', () => {
     assert.equal(listed.length, 1);
     assert.equal((await handle.query(cloneStatusQuery)).step, 'done');
   });
+
+  test('a creating placeholder left by a killed vm clone of this clone is removed and the clone goes on', async () => {
+    const image = await fixture.push('placeholder/base', 'base-v1');
+    await node.importSnapshot('placeholder-hot', image);
+    const handle = await fixture.client.start({
+      node: node.name,
+      vmName: 'placeholder-vm',
+      snapshot: 'placeholder-hot',
+    });
+    const deadline = Date.now() + 60_000;
+    let clonePid: string | undefined;
+    while (!clonePid) {
+      assert.ok(Date.now() < deadline, 'vm clone never started');
+      const running = (await node.cocoonProcesses()).find((p) =>
+        p.includes('--name placeholder-vm')
+      );
+      clonePid = running?.split(' ')[0];
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    // Killed outright, cocoon rolls nothing back: its `creating` record keeps the name.
+    process.kill(Number(clonePid), 'SIGKILL');
+    const vm = await fixture.client.result(handle);
+
+    assert.equal(vm.state, 'running');
+    const commands = await node.commands();
+    assert.ok(
+      commands.some((c) => c.endsWith('vm rm --force placeholder-vm')),
+      commands.join('\n')
+    );
+    assert.equal(commands.filter((c) => c.includes('--name placeholder-vm')).length, 2);
+    assert.equal((await node.cocoonRun(['vm', 'inspect', 'placeholder-vm'])).exitCode, 0);
+  });
 });

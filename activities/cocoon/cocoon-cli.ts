@@ -179,6 +179,16 @@ export class CocoonCli {
       });
     }
 
+    if (result.signal) {
+      throw new CocoonError(
+        'Killed',
+        `cocoon ${command.join(' ')} was killed by ${result.signal}`,
+        {
+          command,
+        }
+      );
+    }
+
     if (result.exitCode === undefined) {
       throw new CocoonError(
         'NotStarted',

@@ -20,6 +20,7 @@ export type CocoonErrorCode =
   | 'LockBusy'
   | 'Canceled'
   | 'MalformedOutput'
+  | 'Killed'
   | 'NotStarted'
   | 'Unknown';
 
