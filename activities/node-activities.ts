@@ -363,13 +363,15 @@ export function createNodeActivities(deps: NodeActivityDeps) {
   async function waitForEarlierCloneProcess(input: RestoreInput): Promise<void> {
     const entry = await ledger.entry(input.vmName);
     const earlier = entry?.cloneId === input.cloneId ? entry.cloneProcess : undefined;
-    if (!earlier || !(await isStillRunning(earlier))) return;
+    if (!earlier) return;
 
-    log.info('Waiting for the vm clone of an earlier attempt to finish', {
-      vmName: input.vmName,
-      pid: earlier.pid,
-    });
-    while (await isStillRunning(earlier)) await sleep(EARLIER_CLONE_POLL_MS);
+    if (await isStillRunning(earlier)) {
+      log.info('Waiting for the vm clone of an earlier attempt to finish', {
+        vmName: input.vmName,
+        pid: earlier.pid,
+      });
+      while (await isStillRunning(earlier)) await sleep(EARLIER_CLONE_POLL_MS);
+    }
     // Its output files had no reader left; this attempt judges by `vm inspect` instead.
     const base = cloneOutputBase(input.vmName);
     await Promise.all([

@@ -4,6 +4,7 @@ import { CloneCancelledError, CloneFailedError } from '../../client/clone-errors
 import { blobPath } from '../../activities/image/blob-file.js';
 import { isBlobPresent } from '../../activities/image/blob-file.js';
 import { CloneFixture } from '../support/clone-fixture.js';
+import { WorkerProcess } from '../support/worker-process.js';
 import { SCENARIOS, type Scenario } from './scenarios.js';
 
 // `npm run faults`: runs every fault scenario against a real dev server, registry and worker,
@@ -17,7 +18,10 @@ interface Row {
   expectedFailures: number;
   unexpected: string[];
   vmsLeaked: number;
-  tempFilesLeaked: number;
+  /** cocoon-flow's own working files left behind: always a bug. */
+  filesLeaked: number;
+  /** Temp files cocoon left: after a SIGKILL they are cocoon's to collect (`cocoon gc`). */
+  cocoonTempFiles: number;
   orphanProcesses: number;
   seconds: number;
 }
@@ -45,7 +49,8 @@ async function runScenario(scenario: Scenario): Promise<Row> {
     expectedFailures: 0,
     unexpected: [],
     vmsLeaked: 0,
-    tempFilesLeaked: 0,
+    filesLeaked: 0,
+    cocoonTempFiles: 0,
     orphanProcesses: 0,
     seconds: 0,
   };
@@ -56,8 +61,22 @@ async function runScenario(scenario: Scenario): Promise<Row> {
 
   for (let run = 1; run <= scenario.runs; run++) {
     // A node of its own per run: an image left by an earlier run would skip the pull.
-    const node = await fixture.node(scenario.node);
-    const context = { fixture, node, repo: `faults/${slug}-${run}`, run };
+    const node = await fixture.node({ ...scenario.node, worker: !scenario.workerProcess });
+    const temporal = {
+      address: fixture.env.address,
+      namespace: fixture.env.namespace ?? 'default',
+    };
+    let worker = scenario.workerProcess ? await WorkerProcess.start(node, temporal) : undefined;
+    const context = {
+      fixture,
+      node,
+      repo: `faults/${slug}-${run}`,
+      run,
+      async killAndRestartWorker() {
+        await worker?.stop('SIGKILL');
+        worker = await WorkerProcess.start(node, temporal);
+      },
+    };
     const completedBefore = row.completed;
     const { snapshot, pinnedDigest } = await scenario.prepare(context);
     const handle = await fixture.client.start({
@@ -86,11 +105,13 @@ async function runScenario(scenario: Scenario): Promise<Row> {
       else row.unexpected.push(outcome);
     }
 
+    await worker?.stop('SIGTERM');
+
     // Whatever this run left behind, beyond the VM of a clone that completed.
     const completedHere = row.completed - completedBefore;
     row.vmsLeaked += (await node.cocoon.listVms()).length - completedHere;
-    row.tempFilesLeaked +=
-      (await node.tempFiles()).length + (await ownFiles(node.settings.ledgerDir));
+    row.filesLeaked += await ownFiles(node.settings.ledgerDir);
+    row.cocoonTempFiles += (await node.tempFiles()).length;
     row.orphanProcesses += (await node.cocoonProcesses()).length;
   }
 
@@ -108,7 +129,7 @@ async function ownFiles(ledgerDir: string): Promise<number> {
 }
 
 function leaks(row: Row): number {
-  return row.vmsLeaked + row.tempFilesLeaked + row.orphanProcesses;
+  return row.vmsLeaked + row.filesLeaked + row.orphanProcesses;
 }
 
 function printTable(table: Row[]): void {
@@ -119,7 +140,8 @@ function printTable(table: Row[]): void {
     'failed as expected',
     'unexpected',
     'VMs leaked',
-    'temp files leaked',
+    'cocoon-flow files leaked',
+    'cocoon temp files left',
     'orphan processes',
     'seconds',
   ];
@@ -130,7 +152,8 @@ function printTable(table: Row[]): void {
     String(row.expectedFailures),
     row.unexpected.length === 0 ? '0' : row.unexpected.join(', '),
     String(row.vmsLeaked),
-    String(row.tempFilesLeaked),
+    String(row.filesLeaked),
+    String(row.cocoonTempFiles),
     String(row.orphanProcesses),
     String(row.seconds),
   ]);

@@ -17,6 +17,8 @@ export interface RunContext {
   /** A repo of this run's own, so faults and stats never mix between runs. */
   repo: string;
   run: number;
+  /** For scenarios with a worker process: SIGKILLs it and starts a new one. */
+  killAndRestartWorker(): Promise<void>;
 }
 
 export interface Scenario {
@@ -24,6 +26,8 @@ export interface Scenario {
   runs: number;
   expect: Expected;
   node?: { simulatorEnv?: Record<string, string>; pullStallSeconds?: number };
+  /** Serve the node with a `cocoon-flow worker` process instead of an in-process worker. */
+  workerProcess?: boolean;
   /** Pushes the image, imports the snapshot, injects the fault; returns the snapshot name. */
   prepare(context: RunContext): Promise<{ snapshot: string; pinnedDigest: string }>;
   /** Acts on the running clone (cancels it, removes a file) before it is awaited. */
@@ -207,6 +211,34 @@ export const SCENARIOS: Scenario[] = [
       await waitForStep(handle, 'restore');
       const { digest } = (await handle.query(cloneStatusQuery)).base ?? { digest: '' };
       await rm(blobPath(context.node.settings.cocoon.rootDir, digest), { force: true });
+    },
+  },
+  {
+    name: 'worker SIGKILLed mid-pull, then restarted',
+    runs: 1,
+    expect: 'completed',
+    workerProcess: true,
+    async prepare(context) {
+      const image = await pinned(context);
+      fault(context, { kind: 'slow', bytesPerSecond: 100_000 });
+      return image;
+    },
+    async during(context) {
+      await waitForDownload(context.node);
+      await context.killAndRestartWorker();
+    },
+  },
+  {
+    name: 'worker SIGKILLed mid-restore, then restarted',
+    runs: 1,
+    expect: 'completed',
+    workerProcess: true,
+    node: { simulatorEnv: { COCOON_SIM_CLONE_DELAY_MS: '3000' } },
+    prepare: (context) => pinned(context),
+    async during(context, handle) {
+      await waitForStep(handle, 'restore');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await context.killAndRestartWorker();
     },
   },
 ];
