@@ -7,9 +7,10 @@ import { execa } from 'execa';
 import type { WorkflowHandle } from '@temporalio/client';
 import { CloneCancelledError } from '../client/clone-errors.js';
 import type { CloneRequest } from '../common/request.js';
-import { cloneStatusQuery, type CloneStep } from '../common/status.js';
+import { cloneStatusQuery } from '../common/status.js';
 import { CloneFixture } from './support/clone-fixture.js';
 import type { SimulatedNode } from './support/simulated-node.js';
+import { waitFor, waitForDownload, waitForStep } from './support/wait.js';
 
 // Cancelling a clone (its pod was deleted) stops a running pull, lets a running `vm clone`
 // finish and then removes its VM, and ends the workflow as cancelled, not failed.
@@ -27,22 +28,6 @@ after(async () => {
   await fixture?.stop();
 });
 
-async function waitForStep(handle: WorkflowHandle, step: CloneStep): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while ((await handle.query(cloneStatusQuery)).step !== step) {
-    if (Date.now() > deadline) assert.fail(`the clone never reached ${step}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /** A node whose registry stalls the download after 100 kB, so a pull is caught in the middle. */
 async function stalledPull(node: SimulatedNode): Promise<CloneRequest> {
   count += 1;
@@ -51,10 +36,6 @@ async function stalledPull(node: SimulatedNode): Promise<CloneRequest> {
   await node.importSnapshot(`stall-hot-${count}`, image);
   fixture.registry.injectFault({ route: 'download', repo }, { kind: 'stall', afterBytes: 100_000 });
   return { node: node.name, vmName: `stall-vm-${count}`, snapshot: `stall-hot-${count}` };
-}
-
-async function pullInProgress(node: SimulatedNode): Promise<boolean> {
-  return (await node.tempFiles()).some((name) => name.startsWith('pull-'));
 }
 
 async function expectCancelled(handle: WorkflowHandle): Promise<void> {
@@ -67,7 +48,7 @@ describe('cancelling a clone', () => {
     const node = await fixture.node();
     const handle = await fixture.client.start(await stalledPull(node));
     await waitForStep(handle, 'pull');
-    await waitFor(() => pullInProgress(node), 'the download to start');
+    await waitForDownload(node);
 
     await handle.cancel();
 
@@ -117,7 +98,7 @@ describe('the CLI', () => {
       forceKillAfterDelay: false,
     });
     const handle = fixture.env.client.workflow.getHandle(`clone/${node.name}/${req.vmName}`);
-    await waitFor(() => pullInProgress(node), 'the download to start');
+    await waitForDownload(node);
 
     cli.kill('SIGTERM');
     const exited = await cli;
@@ -136,7 +117,7 @@ describe('the CLI', () => {
       namespace: fixture.env.namespace ?? 'default',
     });
     const handle = await fixture.client.start(req);
-    await waitFor(() => pullInProgress(node), 'the download to start');
+    await waitForDownload(node);
 
     const removed = await execa(process.execPath, [CLI, 'vm', 'rm', '--force', req.vmName], {
       reject: false,

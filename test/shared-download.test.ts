@@ -5,6 +5,7 @@ import { cloneStatusQuery } from '../common/status.js';
 import { CloneFixture } from './support/clone-fixture.js';
 import type { SimulatedNode } from './support/simulated-node.js';
 import { WorkerProcess } from './support/worker-process.js';
+import { waitFor } from './support/wait.js';
 
 // Many clones on one node that need the same missing image share one download and one hash;
 // cancelling one of them does not stop the download the others wait for.
@@ -48,7 +49,7 @@ describe('clones that need the same missing image at once', () => {
     );
     const [leaving, ...staying] = handles;
     assert.ok(leaving);
-    await waitUntil(async () => {
+    await waitFor(async () => {
       const steps = await Promise.all(handles.map((h) => h.query(cloneStatusQuery)));
       return steps.every((s) => s.step === 'pull');
     }, 'every clone to wait on the pull');
@@ -86,11 +87,3 @@ describe('clones that need the same missing image at once', () => {
     assert.equal(fixture.registry.requestCount({ route: 'download', repo: 'shared/base' }), 1);
   });
 });
-
-async function waitUntil(check: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

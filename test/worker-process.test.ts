@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { cloneStatusQuery } from '../common/status.js';
 import type { CloneRequest } from '../common/request.js';
 import { CloneFixture } from './support/clone-fixture.js';
 import type { SimulatedNode } from './support/simulated-node.js';
 import { WorkerProcess } from './support/worker-process.js';
+import { waitForStep } from './support/wait.js';
 
 // `cocoon-flow worker` as a real process: configured by its config file, logging JSON lines,
 // and finishing the step in hand when it gets SIGTERM.
@@ -42,14 +42,6 @@ async function completedActivityTypes(workflowId: string): Promise<string[]> {
   return completed;
 }
 
-async function waitFor(check: () => boolean | Promise<boolean>, ms: number, what: string) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 describe('the worker process', () => {
   test('drains on SIGTERM: the restore in hand finishes, then the process exits 0', async () => {
     const image = await fixture.push('drain/base', 'base-v1');
@@ -57,11 +49,7 @@ describe('the worker process', () => {
     const req: CloneRequest = { node: node.name, vmName: 'drain-vm', snapshot: 'drain-hot' };
     const handle = await fixture.client.start(req);
 
-    await waitFor(
-      async () => (await handle.query(cloneStatusQuery)).step === 'restore',
-      60_000,
-      'the clone to reach the restore'
-    );
+    await waitForStep(handle, 'restore');
     const exited = await worker.stop('SIGTERM');
 
     assert.equal(exited.exitCode, 0, `signal ${exited.signal}: ${worker.stderr}`);

@@ -2,9 +2,10 @@ import { rm } from 'node:fs/promises';
 import type { WorkflowHandle } from '@temporalio/client';
 import { blobPath } from '../../activities/image/blob-file.js';
 import { FailureType } from '../../common/failures.js';
-import { cloneStatusQuery, type CloneStep } from '../../common/status.js';
+import { cloneStatusQuery } from '../../common/status.js';
 import type { CloneFixture } from '../support/clone-fixture.js';
 import type { SimulatedNode } from '../support/simulated-node.js';
+import { waitForDownload, waitForStep } from '../support/wait.js';
 
 // The fault scenarios of `npm run faults`: each injects one fault into real parts (the
 // registry on loopback, the node's disk, the worker process) and says how every clone must end.
@@ -46,22 +47,6 @@ function fault(
   times = 1
 ) {
   context.fixture.registry.injectFault({ route: 'download', repo: context.repo }, kind, times);
-}
-
-async function waitForStep(handle: WorkflowHandle, step: CloneStep): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while ((await handle.query(cloneStatusQuery)).step !== step) {
-    if (Date.now() > deadline) throw new Error(`the clone never reached ${step}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function waitForDownload(node: SimulatedNode): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (!(await node.tempFiles()).some((name) => name.startsWith('pull-'))) {
-    if (Date.now() > deadline) throw new Error('the download never started');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 export const SCENARIOS: Scenario[] = [
