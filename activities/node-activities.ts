@@ -1,8 +1,5 @@
 import { Context, log } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { digestPinnedUrl, parseEpochDownloadUrl } from '../common/epoch-url.js';
 import { FailureType } from '../common/failures.js';
 import {
@@ -11,7 +8,6 @@ import {
   stripDigest,
   validateBaseImage,
   type BaseImage,
-  type CloneResources,
   type ImageType,
 } from '../common/request.js';
 import type { BlobVerification } from '../common/status.js';
@@ -21,15 +17,12 @@ import { heartbeatWhile } from './heartbeat.js';
 import { guardInput } from './input-guard.js';
 import { blobPath, isBlobPresent } from './image/blob-file.js';
 import { BlobVerifier } from './image/blob-verifier.js';
-import { SharedWork } from './image/shared-work.js';
-import { DownloadWatch } from './image/download-watch.js';
-import { freeBytes } from './image/free-space.js';
-import { lookUpImageSize } from './registry/image-size.js';
 import { isAllowedUrl } from './registry/allow-list.js';
 import { checkTag, type TagState } from './registry/tag-check.js';
 import { failure, toFailure } from './to-failure.js';
 import { CloneLedger } from './vm/clone-ledger.js';
-import { identifyProcess, isStillRunning } from './vm/process-identity.js';
+import { VmRestorer, type RestoreInput } from './vm/vm-restorer.js';
+import { CloudImagePuller } from './image/cloud-image-pull.js';
 
 export interface NodeActivityDeps {
   node: string;
@@ -45,21 +38,9 @@ export interface NodeActivityDeps {
 // A well-formed digest for steps that check a URL alone.
 const ANY_DIGEST = `sha256:${'0'.repeat(64)}`;
 
-// How often a running download's temp file is measured.
-const STALL_CHECK_MS = 1_000;
-// How often an earlier attempt's `vm clone` is checked for having finished.
-const EARLIER_CLONE_POLL_MS = 500;
-
 export type VerifyOutcome =
   | { verified: true; verification: Exclude<BlobVerification, 'already-present'> }
   | { verified: false; servedDigest?: string };
-
-export interface RestoreInput {
-  cloneId: string;
-  snapshot: string;
-  vmName: string;
-  resources?: CloneResources;
-}
 
 /**
  * The activities that must run on the VM host itself: they read its disk and run its cocoon.
@@ -69,10 +50,10 @@ export function createNodeActivities(deps: NodeActivityDeps) {
   const { node, cocoon } = deps;
   const rootDir = cocoon.options.rootDir;
   const ledger = new CloneLedger(deps.ledgerDir);
+  const restorer = new VmRestorer(cocoon, ledger, deps.ledgerDir);
   // Clones on this node that need the same image at the same time share one download and one
   // hash; both live as long as this worker.
-  const pulls = new SharedWork<void>();
-  const downloadedBytes = new Map<string, number>();
+  const puller = new CloudImagePuller({ node, cocoon, stallSeconds: deps.pullStallSeconds });
   const verifier = new BlobVerifier(rootDir, (digest, verification, bytes) =>
     log.info('Hashed base image blob', { digest, verification, bytes })
   );
@@ -127,17 +108,9 @@ export function createNodeActivities(deps: NodeActivityDeps) {
       }
       const what = `pulling ${url} on node ${node}`;
 
-      const stopBeating = heartbeatWhile(() => ({
-        url,
-        bytesDownloaded: downloadedBytes.get(url) ?? 0,
-      }));
+      const stopBeating = heartbeatWhile(() => ({ url, bytesDownloaded: puller.bytesOf(url) }));
       try {
-        log.info('Force-pulling base image', { url, node, joining: pulls.waitersOf(url) > 0 });
-        await pulls.join(
-          url,
-          (signal) => download(url, what, signal),
-          Context.current().cancellationSignal
-        );
+        await puller.pull(url, what, Context.current().cancellationSignal);
       } catch (error) {
         throw cancelledOr(toFailure(error, what));
       } finally {
@@ -233,37 +206,7 @@ export function createNodeActivities(deps: NodeActivityDeps) {
       const what = `restoring VM ${input.vmName} from snapshot ${input.snapshot} on node ${node}`;
       const stopBeating = heartbeatWhile(() => ({ vmName: input.vmName }));
       try {
-        await waitForEarlierCloneProcess(input);
-        const existing = await cocoon.inspectVm(input.vmName);
-        if (existing) {
-          const adopted = await settleExistingVm(existing, input, what);
-          if (adopted) return adopted;
-        }
-
-        await ledger.claim(input.vmName, input.cloneId);
-        try {
-          // Never cancelled: killing `vm clone` mid-restore leaves a placeholder and a network
-          // allocation behind. It is let finish, and compensation removes the VM.
-          return await cocoon.cloneVm(
-            input.snapshot,
-            { name: input.vmName, ...input.resources },
-            {
-              outliveWorker: { outputBase: cloneOutputBase(input.vmName) },
-              onStart: async (pid) => {
-                const identity = await identifyProcess(pid);
-                await ledger.claim(input.vmName, input.cloneId, identity);
-              },
-            }
-          );
-        } catch (error) {
-          const failed = toFailure(error, what);
-          // The name went to someone else between our check and the clone: the ledger must not
-          // keep claiming a VM this clone did not make.
-          if (typeOf(failed) === FailureType.VmNameTaken) {
-            await ledger.release(input.vmName, input.cloneId);
-          }
-          throw failed;
-        }
+        return await restorer.restore(input, what);
       } catch (error) {
         throw toFailure(error, what);
       } finally {
@@ -308,108 +251,6 @@ export function createNodeActivities(deps: NodeActivityDeps) {
       }
     },
   };
-
-  /**
-   * One download, shared by every clone that waits for it: checks the disk has room, then runs
-   * cocoon while watching the temp file grow, and stops cocoon (SIGTERM) if it stalls.
-   */
-  async function download(url: string, what: string, signal: AbortSignal): Promise<void> {
-    await ensureDiskRoom(url, what, signal);
-    log.info('Downloading base image', { url, node });
-
-    const watch = await DownloadWatch.start(rootDir);
-    const stalled = new AbortController();
-    const stallMs = deps.pullStallSeconds * 1000;
-    const timer = setInterval(() => {
-      void watch.idleMs().then((idleMs) => {
-        downloadedBytes.set(url, watch.bytes);
-        if (idleMs >= stallMs) stalled.abort();
-      });
-    }, STALL_CHECK_MS);
-
-    try {
-      await cocoon.pullImage(url, true, { signal: AbortSignal.any([signal, stalled.signal]) });
-    } catch (error) {
-      if (!stalled.signal.aborted || signal.aborted) throw error;
-      throw failure(
-        FailureType.PullStalled,
-        `${what}: the download stopped growing at ${watch.bytes} bytes for ${deps.pullStallSeconds}s, so cocoon was stopped; the pull is retried`,
-        { url, bytes: watch.bytes }
-      );
-    } finally {
-      clearInterval(timer);
-      downloadedBytes.delete(url);
-    }
-  }
-
-  // Said before a byte is downloaded: a pull that would fill the disk fails cocoon's other
-  // pulls and clones too, and cannot succeed by retrying.
-  async function ensureDiskRoom(url: string, what: string, signal: AbortSignal): Promise<void> {
-    const size = await lookUpImageSize(url, { signal });
-    if (!size) return;
-
-    const needed = size.bytes * (size.needsConversion ? 2 : 1);
-    const available = await freeBytes(rootDir);
-    if (available >= needed) return;
-    throw failure(
-      FailureType.DiskFull,
-      `${what}: the image needs ${needed} bytes${size.needsConversion ? ' (download and converted copy)' : ''} but ${rootDir} has ${available} free; free disk space on node ${node} and start the clone again`,
-      { url, neededBytes: needed, availableBytes: available }
-    );
-  }
-
-  // An attempt killed with its worker leaves its `vm clone` running (it is never killed). The
-  // next attempt lets it finish before judging what it made.
-  async function waitForEarlierCloneProcess(input: RestoreInput): Promise<void> {
-    const entry = await ledger.entry(input.vmName);
-    const earlier = entry?.cloneId === input.cloneId ? entry.cloneProcess : undefined;
-    if (!earlier) return;
-
-    if (await isStillRunning(earlier)) {
-      log.info('Waiting for the vm clone of an earlier attempt to finish', {
-        vmName: input.vmName,
-        pid: earlier.pid,
-      });
-      while (await isStillRunning(earlier)) await sleep(EARLIER_CLONE_POLL_MS);
-    }
-    // Its output files had no reader left; this attempt judges by `vm inspect` instead.
-    const base = cloneOutputBase(input.vmName);
-    await Promise.all([
-      rm(`${base}.stdout`, { force: true }),
-      rm(`${base}.stderr`, { force: true }),
-    ]);
-  }
-
-  function cloneOutputBase(vmName: string): string {
-    return join(deps.ledgerDir, 'output', vmName);
-  }
-
-  async function settleExistingVm(
-    existing: VmRecord,
-    input: RestoreInput,
-    what: string
-  ): Promise<VmRecord | undefined> {
-    const owner = await ledger.owner(input.vmName);
-    if (owner !== input.cloneId) {
-      throw failure(
-        FailureType.VmNameTaken,
-        `${what}: a VM named ${input.vmName} (id ${existing.id}, state ${existing.state}) already exists and was not made by this clone; remove it or choose another name`
-      );
-    }
-
-    if (existing.state === 'running') {
-      log.info('Adopting VM made by an earlier attempt', { vmName: input.vmName, id: existing.id });
-      return existing;
-    }
-
-    // A `creating` placeholder or a dead VM from an attempt that was killed: start over.
-    log.warn('Removing leftover VM of an earlier attempt', {
-      vmName: input.vmName,
-      state: existing.state,
-    });
-    await cocoon.removeVm(input.vmName);
-    return undefined;
-  }
 }
 
 export type NodeActivities = ReturnType<typeof createNodeActivities>;
@@ -442,8 +283,4 @@ function ensureAllowed(url: string, registries: readonly string[], what: string)
 function cancelledOr(error: unknown): unknown {
   if (!Context.current().cancellationSignal.aborted) return error;
   return new CancelledFailure('the clone was cancelled; cocoon stopped the download');
-}
-
-function typeOf(error: unknown): string | undefined {
-  return (error as { type?: string } | null)?.type;
 }

@@ -1,0 +1,87 @@
+import { log } from '@temporalio/activity';
+import { FailureType } from '../../common/failures.js';
+import type { CocoonCli } from '../cocoon/cocoon-cli.js';
+import { lookUpImageSize } from '../registry/image-size.js';
+import { failure } from '../to-failure.js';
+import { DownloadWatch } from './download-watch.js';
+import { freeBytes } from './free-space.js';
+import { SharedWork } from './shared-work.js';
+
+// How often a running download's temp file is measured.
+const STALL_CHECK_MS = 1_000;
+
+/**
+ * `cocoon image pull --force` on one node. Clones that need the same URL at the same time share
+ * one download, which stops only when every one of them has gone. Before downloading it checks
+ * the disk has room; while downloading it watches cocoon's temp file grow and stops cocoon
+ * (SIGTERM) if the download stalls.
+ */
+export class CloudImagePuller {
+  private readonly pulls = new SharedWork<void>();
+  private readonly downloadedBytes = new Map<string, number>();
+
+  constructor(
+    private readonly options: { node: string; cocoon: CocoonCli; stallSeconds: number }
+  ) {}
+
+  /** Pulls `url`, or joins its pull in flight; `waiterSignal` is this caller's cancellation. */
+  async pull(url: string, what: string, waiterSignal: AbortSignal): Promise<void> {
+    log.info('Force-pulling base image', {
+      url,
+      node: this.options.node,
+      joining: this.pulls.waitersOf(url) > 0,
+    });
+    await this.pulls.join(url, (signal) => this.download(url, what, signal), waiterSignal);
+  }
+
+  /** Bytes downloaded so far of the pull of `url`, for heartbeats. */
+  bytesOf(url: string): number {
+    return this.downloadedBytes.get(url) ?? 0;
+  }
+
+  private async download(url: string, what: string, signal: AbortSignal): Promise<void> {
+    const { cocoon, node, stallSeconds } = this.options;
+    await this.ensureDiskRoom(url, what, signal);
+    log.info('Downloading base image', { url, node });
+
+    const watch = await DownloadWatch.start(cocoon.options.rootDir);
+    const stalled = new AbortController();
+    const timer = setInterval(() => {
+      void watch.idleMs().then((idleMs) => {
+        this.downloadedBytes.set(url, watch.bytes);
+        if (idleMs >= stallSeconds * 1000) stalled.abort();
+      });
+    }, STALL_CHECK_MS);
+
+    try {
+      await cocoon.pullImage(url, true, { signal: AbortSignal.any([signal, stalled.signal]) });
+    } catch (error) {
+      if (!stalled.signal.aborted || signal.aborted) throw error;
+      throw failure(
+        FailureType.PullStalled,
+        `${what}: the download stopped growing at ${watch.bytes} bytes for ${stallSeconds}s, so cocoon was stopped; the pull is retried`,
+        { url, bytes: watch.bytes }
+      );
+    } finally {
+      clearInterval(timer);
+      this.downloadedBytes.delete(url);
+    }
+  }
+
+  // Said before a byte is downloaded: a pull that would fill the disk fails cocoon's other
+  // pulls and clones too, and cannot succeed by retrying.
+  private async ensureDiskRoom(url: string, what: string, signal: AbortSignal): Promise<void> {
+    const size = await lookUpImageSize(url, { signal });
+    if (!size) return;
+
+    const rootDir = this.options.cocoon.options.rootDir;
+    const needed = size.bytes * (size.needsConversion ? 2 : 1);
+    const available = await freeBytes(rootDir);
+    if (available >= needed) return;
+    throw failure(
+      FailureType.DiskFull,
+      `${what}: the image needs ${needed} bytes${size.needsConversion ? ' (download and converted copy)' : ''} but ${rootDir} has ${available} free; free disk space on node ${this.options.node} and start the clone again`,
+      { url, neededBytes: needed, availableBytes: available }
+    );
+  }
+}
