@@ -65,7 +65,3 @@ export const NON_RETRYABLE_FAILURES: readonly FailureType[] = [
   FailureType.BaseImageMissing,
   FailureType.CocoonOutputInvalid,
 ];
-
-export function isFailureType(value: unknown): value is FailureType {
-  return typeof value === 'string' && Object.values<string>(FailureType).includes(value);
-}

@@ -7,11 +7,11 @@ import { after, before, describe, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { execa, type ResultPromise } from 'execa';
 import { CloneClient } from '../client/clone-client.js';
-import { cloneStatusQuery } from '../common/status.js';
 import { readFixtureImage } from './fixtures/images.js';
 import { EpochRegistry } from './registry/index.js';
 import { SimulatedNode } from './support/simulated-node.js';
 import { findTemporalCli } from './support/temporal-cli.js';
+import { waitForStep } from './support/wait.js';
 
 // The Temporal dev server, persisting to a database file, is stopped and started again while a
 // clone is in the middle of its restore. The worker and the client reconnect by themselves,
@@ -91,11 +91,7 @@ describe('a Temporal server restarted mid-clone', () => {
       vmName: 'restart-vm',
       snapshot: 'restart-hot',
     });
-    const deadline = Date.now() + 60_000;
-    while ((await handle.query(cloneStatusQuery)).step !== 'restore') {
-      assert.ok(Date.now() < deadline, 'the clone never reached the restore');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitForStep(handle, 'restore');
 
     await stopServer();
     await new Promise((resolve) => setTimeout(resolve, 2_000));

@@ -4,6 +4,7 @@ import { cloneStatusQuery } from '../common/status.js';
 import { CloneFixture } from './support/clone-fixture.js';
 import type { SimulatedNode } from './support/simulated-node.js';
 import { WorkerProcess } from './support/worker-process.js';
+import { waitFor } from './support/wait.js';
 
 // A worker killed outright (SIGKILL) in the middle of a restore, then started again: the clone
 // completes with exactly one VM, made by the one `vm clone` that was running.
@@ -37,11 +38,10 @@ describe('a worker killed mid-restore', () => {
       vmName: 'crash-vm',
       snapshot: 'crash-hot',
     });
-    const deadline = Date.now() + 60_000;
-    while (!(await node.commands()).some((c) => c.includes(' vm clone '))) {
-      assert.ok(Date.now() < deadline, 'vm clone never started');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitFor(
+      async () => (await node.commands()).some((c) => c.includes(' vm clone ')),
+      'vm clone to start'
+    );
 
     await worker?.stop('SIGKILL');
     worker = await WorkerProcess.start(node, temporal());
@@ -67,16 +67,14 @@ describe('a worker killed mid-restore', () => {
       vmName: 'placeholder-vm',
       snapshot: 'placeholder-hot',
     });
-    const deadline = Date.now() + 60_000;
     let clonePid: string | undefined;
-    while (!clonePid) {
-      assert.ok(Date.now() < deadline, 'vm clone never started');
+    await waitFor(async () => {
       const running = (await node.cocoonProcesses()).find((p) =>
         p.includes('--name placeholder-vm')
       );
       clonePid = running?.split(' ')[0];
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+      return clonePid !== undefined;
+    }, 'vm clone to start');
     await new Promise((resolve) => setTimeout(resolve, 500));
 
     // Killed outright, cocoon rolls nothing back: its `creating` record keeps the name.

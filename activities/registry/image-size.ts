@@ -1,5 +1,6 @@
 import { request, type Dispatcher } from 'undici';
 import { parseEpochDownloadUrl, manifestUrl } from '../../common/epoch-url.js';
+import { fetchManifest } from './manifest.js';
 
 // How much disk a pull will take, asked of the registry before anything is downloaded. epoch's
 // /dl/ answer has no Content-Length, but its manifest lists every part with its size and media
@@ -32,29 +33,13 @@ async function sizeFromManifest(
   url: string,
   options: { dispatcher?: Dispatcher; signal?: AbortSignal }
 ): Promise<ImageSize | undefined> {
-  const response = await request(url, {
-    headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
-    dispatcher: options.dispatcher,
-    signal: options.signal,
-    headersTimeout: LOOKUP_TIMEOUT_MS,
-    bodyTimeout: LOOKUP_TIMEOUT_MS,
-  });
-  if (response.statusCode !== 200) {
-    await response.body.dump();
-    return undefined;
-  }
+  const manifest = await fetchManifest(url, options);
+  if (!manifest.ok || manifest.layers.length === 0) return undefined;
 
-  const layers = ((await response.body.json()) as { layers?: unknown }).layers;
-  if (!Array.isArray(layers) || layers.length === 0) return undefined;
-  let bytes = 0;
-  let needsConversion = false;
-  for (const layer of layers as { size?: unknown; mediaType?: unknown }[]) {
-    if (typeof layer.size !== 'number') return undefined;
-    bytes += layer.size;
-    if (typeof layer.mediaType !== 'string' || !/qcow2(\.part)?$/.test(layer.mediaType)) {
-      needsConversion = true;
-    }
-  }
+  const bytes = manifest.layers.reduce((sum, layer) => sum + layer.size, 0);
+  const needsConversion = manifest.layers.some(
+    (layer) => !/qcow2(\.part)?$/.test(layer.mediaType ?? '')
+  );
   return { bytes, needsConversion };
 }
 
