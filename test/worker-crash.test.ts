@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { blobPath, hashFile } from '../activities/image/blob-file.js';
 import { cloneStatusQuery } from '../common/status.js';
 import { CloneFixture } from './support/clone-fixture.js';
 import type { SimulatedNode } from './support/simulated-node.js';
 import { WorkerProcess } from './support/worker-process.js';
 import { waitFor } from './support/wait.js';
 
-// A worker killed outright (SIGKILL) in the middle of a restore, then started again: the clone
-// completes with exactly one VM, made by the one `vm clone` that was running.
+// A worker killed outright (SIGKILL) in the middle of a verify or a restore, then started again:
+// the clone completes with exactly one VM, on the pinned digest, and nothing of ours is left.
 
 let fixture: CloneFixture;
 let node: SimulatedNode;
@@ -27,6 +30,68 @@ before(async () => {
 after(async () => {
   await worker?.stop('SIGKILL');
   await fixture?.stop();
+});
+
+/** The attempt the clone's last `verifyCloudImage` ran as, from the workflow's history. */
+async function verifyAttempt(workflowId: string): Promise<number> {
+  const history = await fixture.env.client.workflow.getHandle(workflowId).fetchHistory();
+  const events = history.events ?? [];
+  const scheduled = events.find(
+    (event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'verifyCloudImage'
+  );
+  const started = events.find(
+    (event) =>
+      String(event.activityTaskStartedEventAttributes?.scheduledEventId) ===
+      String(scheduled?.eventId)
+  );
+  return started?.activityTaskStartedEventAttributes?.attempt ?? 0;
+}
+
+describe('a worker killed mid-verify', () => {
+  test('is restarted, hashes the blob again and the clone completes on the pinned digest', async () => {
+    // A node of its own, so the VM count below is this clone's alone.
+    const verifyNode = await fixture.node({ worker: false });
+    let verifyWorker = await WorkerProcess.start(verifyNode, temporal());
+    try {
+      // About 2.4 s of hashing here: room to land a kill in the middle of it.
+      const image = await fixture.pushLarge('verify-crash/base', 3);
+      await verifyNode.importSnapshot('verify-crash-hot', image);
+      const handle = await fixture.client.start({
+        node: verifyNode.name,
+        vmName: 'verify-crash-vm',
+        snapshot: 'verify-crash-hot',
+      });
+      const blob = blobPath(verifyNode.settings.cocoon.rootDir, image.digest);
+      await waitFor(
+        () => verifyWorker.hasOpen(blob),
+        'the worker to open the blob for hashing',
+        180_000
+      );
+
+      await verifyWorker.stop('SIGKILL');
+      verifyWorker = await WorkerProcess.start(verifyNode, temporal());
+      const vm = await fixture.client.result(handle);
+
+      assert.equal(vm.config.image_digest, image.digest);
+      assert.equal(
+        await verifyAttempt(handle.workflowId),
+        2,
+        'the verify that was killed mid-hash ran again as a retry'
+      );
+      assert.equal((await handle.query(cloneStatusQuery)).verification, 'byte-exact');
+      const hashed = await hashFile(blob, () => undefined);
+      assert.equal(hashed, image.digest, 'the blob the VM runs on is whole');
+      const vms = await verifyNode.cocoon.listVms();
+      assert.deepEqual(
+        vms.map((entry) => entry.config.name),
+        ['verify-crash-vm']
+      );
+      const ownFiles = await readdir(join(verifyNode.settings.ledgerDir, 'output')).catch(() => []);
+      assert.deepEqual(ownFiles, [], 'no vm clone output files of ours are left');
+    } finally {
+      await verifyWorker.stop('SIGKILL');
+    }
+  });
 });
 
 describe('a worker killed mid-restore', () => {

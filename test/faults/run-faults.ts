@@ -76,6 +76,7 @@ async function runScenario(scenario: Scenario): Promise<Row> {
         await worker?.stop('SIGKILL');
         worker = await WorkerProcess.start(node, temporal);
       },
+      workerHasOpen: async (path: string) => (await worker?.hasOpen(path)) === true,
     };
     const completedBefore = row.completed;
     const { snapshot, pinnedDigest } = await scenario.prepare(context);

@@ -5,7 +5,7 @@ import { FailureType } from '../../common/failures.js';
 import { cloneStatusQuery } from '../../common/status.js';
 import type { CloneFixture } from '../support/clone-fixture.js';
 import type { SimulatedNode } from '../support/simulated-node.js';
-import { waitForDownload, waitForStep } from '../support/wait.js';
+import { waitFor, waitForDownload, waitForStep } from '../support/wait.js';
 
 // The fault scenarios of `npm run faults`: each injects one fault into real parts (the
 // registry on loopback, the node's disk, the worker process) and says how every clone must end.
@@ -20,6 +20,8 @@ export interface RunContext {
   run: number;
   /** For scenarios with a worker process: SIGKILLs it and starts a new one. */
   killAndRestartWorker(): Promise<void>;
+  /** For scenarios with a worker process: whether it has `path` open. */
+  workerHasOpen(path: string): Promise<boolean>;
 }
 
 export interface Scenario {
@@ -210,6 +212,26 @@ export const SCENARIOS: Scenario[] = [
     },
     async during(context) {
       await waitForDownload(context.node);
+      await context.killAndRestartWorker();
+    },
+  },
+  {
+    name: 'worker SIGKILLed mid-verify, then restarted',
+    runs: 1,
+    expect: 'completed',
+    workerProcess: true,
+    async prepare(context) {
+      // Seconds of hashing, so the kill lands inside it.
+      const pushed = await context.fixture.pushLarge(context.repo, 3);
+      await context.node.importSnapshot(`hot-${context.run}`, pushed);
+      return { snapshot: `hot-${context.run}`, pinnedDigest: pushed.digest };
+    },
+    async during(context, handle) {
+      await waitForStep(handle, 'pull');
+      const { digest } = (await handle.query(cloneStatusQuery)).base ?? { digest: '' };
+      const blob = blobPath(context.node.settings.cocoon.rootDir, digest);
+      // The pull of 3 GiB comes first.
+      await waitFor(() => context.workerHasOpen(blob), 'the worker to hash the blob', 180_000);
       await context.killAndRestartWorker();
     },
   },

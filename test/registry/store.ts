@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { sha256Digest } from './digest.js';
 import {
   type CloudImageManifest,
@@ -121,8 +122,11 @@ export class RegistryStore {
     const manifestDigest = sha256Digest(manifestBytes);
     mapFor(this.#manifests, repo).set(manifestDigest, manifestBytes);
     mapFor(this.#tags, repo).set(tag, manifestDigest);
-    const body = Buffer.concat(parts);
-    return { digest: sha256Digest(body), manifestDigest, size: body.length, layers };
+    // Hashed part by part: a multi-GiB image made of repeated parts never exists as one buffer.
+    const body = createHash('sha256');
+    for (const part of parts) body.update(part);
+    const size = parts.reduce((total, part) => total + part.length, 0);
+    return { digest: `sha256:${body.digest('hex')}`, manifestDigest, size, layers };
   }
 
   #putBlob(bytes: Buffer): string {

@@ -20,9 +20,10 @@ export class CloneFixture {
     readonly client: CloneClient
   ) {}
 
-  static async start(): Promise<CloneFixture> {
+  /** `ui` serves the dev server's Web UI too, on `uiPort` if given. */
+  static async start(server: { ui?: boolean; uiPort?: number } = {}): Promise<CloneFixture> {
     quietTemporalLogs();
-    const env = await startTemporalDevServer();
+    const env = await startTemporalDevServer(server);
     const registry = await EpochRegistry.start();
     return new CloneFixture(env, registry, new CloneClient(env.client));
   }
@@ -57,6 +58,22 @@ export class CloneFixture {
     const { digest } = this.registry.pushCloudImage(repo, await readFixtureImage(image));
     const url = this.registry.downloadUrl(repo);
     return { image: url, digest, url };
+  }
+
+  /**
+   * Pushes a qcow2 v3 image of about `gib` GiB (a fixture's header and clusters, then zeros
+   * the image does not reference), for steps that must take seconds: hashing, mostly.
+   * The zeros are one buffer repeated, so the registry holds only a fraction of the size.
+   */
+  async pushLarge(
+    repo: string,
+    gib: number
+  ): Promise<{ image: string; digest: string; url: string; size: number }> {
+    const zeros = Buffer.alloc(256 * 1024 * 1024);
+    const parts = [await readFixtureImage('base-v1'), ...Array<Buffer>(gib * 4).fill(zeros)];
+    const { digest, size } = this.registry.pushCloudImageParts(repo, parts);
+    const url = this.registry.downloadUrl(repo);
+    return { image: url, digest, url, size };
   }
 
   async stop(): Promise<void> {

@@ -1,4 +1,5 @@
 import { execa, type ResultPromise } from 'execa';
+import { readdir, readlink } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { SimulatedNode } from './simulated-node.js';
 
@@ -55,6 +56,14 @@ export class WorkerProcess {
       if (this.process.exitCode !== null) throw new Error(`worker exited:\n${this.stderrText}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+  }
+
+  /** Whether the worker process has `path` open right now, as /proc shows its descriptors. */
+  async hasOpen(path: string): Promise<boolean> {
+    const fdDir = `/proc/${this.process.pid}/fd`;
+    const fds = await readdir(fdDir).catch(() => []);
+    const targets = await Promise.all(fds.map((fd) => readlink(`${fdDir}/${fd}`).catch(() => '')));
+    return targets.includes(path);
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM') {
