@@ -108,7 +108,7 @@ export function createNodeActivities(deps: NodeActivityDeps) {
       }
       const what = `pulling ${url} on node ${node}`;
 
-      const stopBeating = heartbeatWhile(() => ({ url, bytesDownloaded: puller.bytesOf(url) }));
+      const stopBeating = heartbeatWhile(() => ({ url, ...puller.progressOf(url) }));
       try {
         await puller.pull(url, what, Context.current().cancellationSignal);
       } catch (error) {

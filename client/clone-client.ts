@@ -9,6 +9,8 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import type { cloneVM } from '../workflows/clone-vm.js';
+import { cloneListing } from './clone-listing.js';
+import { missingSearchAttributes } from './search-attribute-setup.js';
 import { CLONE_WORKFLOW_QUEUE, CLONE_WORKFLOW_TYPE, cloneWorkflowId } from '../common/names.js';
 import { describeProblems, validateCloneRequest, type CloneRequest } from '../common/request.js';
 import { cloneStatusQuery, type CloneStatus } from '../common/status.js';
@@ -23,6 +25,7 @@ import {
   CloneCancelledError,
   CloneFailedError,
   InvalidCloneRequestError,
+  SearchAttributesMissingError,
   TemporalAuthError,
   TemporalUnavailableError,
 } from './clone-errors.js';
@@ -87,12 +90,16 @@ export class CloneClient {
         args: [validation.value],
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+        ...cloneListing(validation.value),
       });
     } catch (error) {
       // Only a completed clone refuses a new run: hand back that clone.
       if (error instanceof WorkflowExecutionAlreadyStartedError) {
         return this.client.workflow.getHandle<typeof cloneVM>(workflowId);
       }
+      // A namespace without the clone search attributes refuses the start; say which to add.
+      const missing = await missingSearchAttributes(this.client).catch(() => []);
+      if (missing.length > 0) throw new SearchAttributesMissingError(missing);
       throw error;
     }
   }

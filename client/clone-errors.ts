@@ -65,3 +65,17 @@ export class TemporalAuthError extends Error {
     );
   }
 }
+
+/**
+ * The namespace lacks the clone search attributes, so Temporal refused the start. Running
+ * `cocoon-flow setup` against it (once per namespace) adds them.
+ */
+export class SearchAttributesMissingError extends Error {
+  override readonly name = 'SearchAttributesMissingError';
+
+  constructor(readonly missing: string[]) {
+    super(
+      `the Temporal namespace has no search attributes ${missing.join(', ')}; run cocoon-flow setup against it once, then start the clone again`
+    );
+  }
+}

@@ -1,9 +1,13 @@
 import { ApplicationFailure, isCancellation, setHandler } from '@temporalio/workflow';
-import type { CloneRequest } from '../common/request.js';
+import type { BaseImage, CloneRequest } from '../common/request.js';
 import { cloneStatusQuery, type CloneStatus, type CloneStep } from '../common/status.js';
 import { asCloneFailure } from './clone-failure.js';
+import { showBaseDigest, showOutcome, showStarted, showStep } from './clone-visibility.js';
 
-/** Keeps the clone's current step, attempts and timings, and answers the status query. */
+/**
+ * Keeps the clone's current step, attempts and timings, answers the status query, and shows
+ * them to operators as search attributes and the details on the clone's page.
+ */
 export class CloneProgress {
   readonly status: CloneStatus;
 
@@ -19,11 +23,22 @@ export class CloneProgress {
     setHandler(cloneStatusQuery, () => this.status);
   }
 
+  /** Called once the request is valid: only then are its fields safe to index. */
+  start(): void {
+    showStarted(this.status);
+  }
+
+  setBase(base: BaseImage): void {
+    this.status.base = base;
+    showBaseDigest(this.status, base.digest);
+  }
+
   /** Runs one step, records its timing, and turns its failure into a typed clone failure. */
   async run<T>(step: CloneStep, work: () => Promise<T>): Promise<T> {
     this.status.step = step;
     const timing: CloneStatus['steps'][number] = { step, startedAt: new Date().toISOString() };
     this.status.steps.push(timing);
+    showStep(this.status);
 
     try {
       const result = await work();
@@ -43,16 +58,19 @@ export class CloneProgress {
 
   finish(): void {
     this.status.step = 'done';
+    showOutcome(this.status, 'succeeded');
   }
 
   fail(error: unknown): void {
     if (isCancellation(error)) {
       this.status.step = 'cancelled';
+      showOutcome(this.status, 'cancelled');
       return;
     }
     this.status.step = 'failed';
     if (error instanceof ApplicationFailure) {
       this.status.failure = { type: error.type ?? 'Unknown', message: error.message };
     }
+    showOutcome(this.status, 'failed');
   }
 }

@@ -30,6 +30,7 @@ export async function cloneVM(input: CloneRequest): Promise<VmRecord> {
 
   try {
     const request = validateRequest(input);
+    progress.start();
     const vm = await whileNodeHasWorker(request, () => cloneOnNode(request, progress));
     progress.finish();
     return vm;
@@ -43,9 +44,12 @@ async function cloneOnNode(request: CloneRequest, progress: CloneProgress): Prom
   const activities = nodeActivities(request.node);
 
   const base = await progress.run('resolve-base', () =>
-    activities.quick.resolveBaseImage({ snapshot: request.snapshot, base: request.base })
+    activities.quick.resolveBaseImage.executeWithOptions(
+      { summary: `find the base image of snapshot ${request.snapshot} on ${request.node}` },
+      [{ snapshot: request.snapshot, base: request.base }]
+    )
   );
-  progress.status.base = base;
+  progress.setBase(base);
 
   const imageContext = {
     node: request.node,
@@ -62,7 +66,10 @@ async function cloneOnNode(request: CloneRequest, progress: CloneProgress): Prom
       progress.status.verification = await ensureBaseImage(imageContext);
     });
     return await progress.run('confirm', () =>
-      activities.confirm.confirmVmRunning({ vmName: request.vmName })
+      activities.confirm.confirmVmRunning.executeWithOptions(
+        { summary: `confirm VM ${request.vmName} runs on ${request.node}` },
+        [{ vmName: request.vmName }]
+      )
     );
   } catch (error) {
     if (needsCompensation(error)) await compensate(request, activities, progress);
@@ -81,12 +88,17 @@ async function restoreVm(
 ): Promise<VmRecord> {
   const restore = () =>
     progress.run('restore', () =>
-      activities.restore.restoreVm({
-        cloneId: workflowInfo().workflowId,
-        snapshot: request.snapshot,
-        vmName: request.vmName,
-        resources: request.resources,
-      })
+      activities.restore.restoreVm.executeWithOptions(
+        { summary: `restore VM ${request.vmName} from ${request.snapshot} on ${request.node}` },
+        [
+          {
+            cloneId: workflowInfo().workflowId,
+            snapshot: request.snapshot,
+            vmName: request.vmName,
+            resources: request.resources,
+          },
+        ]
+      )
     );
 
   try {
@@ -118,10 +130,10 @@ async function compensate(
   try {
     await CancellationScope.nonCancellable(() =>
       progress.run('compensate', () =>
-        activities.compensate.removeClonedVm({
-          cloneId: workflowInfo().workflowId,
-          vmName: request.vmName,
-        })
+        activities.compensate.removeClonedVm.executeWithOptions(
+          { summary: `remove the half-made VM ${request.vmName} on ${request.node}` },
+          [{ cloneId: workflowInfo().workflowId, vmName: request.vmName }]
+        )
       )
     );
   } catch (error) {
@@ -148,7 +160,12 @@ async function whileNodeHasWorker<T>(request: CloneRequest, steps: () => Promise
   // it decides nothing, and the clone goes on waiting for its steps, so a cancelled clone
   // still waits for its pull to stop and its restore to be undone.
   const nodeLost = watchScope
-    .run(() => watchActivities().watchNodeWorker({ node: request.node, timeoutSeconds }))
+    .run(() =>
+      watchActivities().watchNodeWorker.executeWithOptions(
+        { summary: `watch that ${request.node} has a worker` },
+        [{ node: request.node, timeoutSeconds }]
+      )
+    )
     .then(
       () => new Promise<never>(() => undefined),
       (error: unknown) => {

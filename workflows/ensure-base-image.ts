@@ -27,7 +27,10 @@ export async function ensureBaseImage(context: EnsureImageContext): Promise<Blob
   if (base.type === 'oci') {
     progress.countPull();
     await progress.run('pull', () =>
-      activities.pull.pullOciImage({ image: base.image, digest: base.digest })
+      activities.pull.pullOciImage.executeWithOptions(
+        { summary: `pull ${base.image}@${base.digest} on ${context.node}` },
+        [{ image: base.image, digest: base.digest }]
+      )
     );
     return 'oci-by-digest';
   }
@@ -35,7 +38,10 @@ export async function ensureBaseImage(context: EnsureImageContext): Promise<Blob
   // The blob file, not cocoon's index, is what the restore needs; the index can disagree with
   // the disk both ways.
   const blob = await progress.run('check-blob', () =>
-    activities.quick.findBaseBlob({ digest: base.digest })
+    activities.quick.findBaseBlob.executeWithOptions(
+      { summary: `look for the blob of ${base.digest} on ${context.node}` },
+      [{ digest: base.digest }]
+    )
   );
   if (blob.present) return 'already-present';
 
@@ -50,17 +56,28 @@ async function pullCloudImage(context: EnsureImageContext): Promise<BlobVerifica
 
   for (let attempt = 1; attempt <= context.pullAttempts; attempt++) {
     progress.countPull();
-    await progress.run('pull', () => activities.pull.pullCloudImage({ url }));
+    await progress.run('pull', () =>
+      activities.pull.pullCloudImage.executeWithOptions(
+        { summary: `force pull ${url} on ${context.node}` },
+        [{ url }]
+      )
+    );
 
     const outcome = await progress.run('verify', () =>
-      activities.verify.verifyCloudImage({ url, digest: base.digest })
+      activities.verify.verifyCloudImage.executeWithOptions(
+        { summary: `verify sha256 of ${base.digest} on ${context.node}` },
+        [{ url, digest: base.digest }]
+      )
     );
     if (outcome.verified) return outcome.verification;
     servedDigest = outcome.servedDigest;
 
     // Other bytes than pinned: the tag tells a damaged download (retry) from a moved tag.
     const tag = await progress.run('check-tag', () =>
-      activities.quick.checkRegistryTag({ url, digest: base.digest })
+      activities.quick.checkRegistryTag.executeWithOptions(
+        { summary: `check whether the tag of ${url} still names ${base.digest}` },
+        [{ url, digest: base.digest }]
+      )
     );
     log.warn('Pull produced another digest than the snapshot pins', {
       url,
@@ -95,7 +112,10 @@ async function pullByDigest(
   progress.countPull();
   try {
     await progress.run('pull-by-digest', () =>
-      activities.pull.pullCloudImage({ url: base.image, byDigest: base.digest })
+      activities.pull.pullCloudImage.executeWithOptions(
+        { summary: `pull ${base.digest} by digest on ${context.node}` },
+        [{ url: base.image, byDigest: base.digest }]
+      )
     );
   } catch (error) {
     if (failureTypeOf(error) !== FailureType.ImageNotFound) throw error;
@@ -103,7 +123,10 @@ async function pullByDigest(
   }
 
   const outcome = await progress.run('verify', () =>
-    activities.verify.verifyCloudImage({ url: pinnedUrl, digest: base.digest })
+    activities.verify.verifyCloudImage.executeWithOptions(
+      { summary: `verify sha256 of ${base.digest} on ${context.node}` },
+      [{ url: pinnedUrl, digest: base.digest }]
+    )
   );
   if (outcome.verified) return outcome.verification;
   throw digestUnavailable(

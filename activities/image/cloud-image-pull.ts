@@ -1,7 +1,7 @@
 import { log } from '@temporalio/activity';
 import { FailureType } from '../../common/failures.js';
 import type { CocoonCli } from '../cocoon/cocoon-cli.js';
-import { lookUpImageSize } from '../registry/image-size.js';
+import { lookUpImageSize, type ImageSize } from '../registry/image-size.js';
 import { failure } from '../to-failure.js';
 import { DownloadWatch } from './download-watch.js';
 import { freeBytes } from './free-space.js';
@@ -9,6 +9,12 @@ import { SharedWork } from './shared-work.js';
 
 // How often a running download's temp file is measured.
 const STALL_CHECK_MS = 1_000;
+
+/** How far a download has come: the total is there when the registry said the size. */
+export interface PullProgress {
+  bytesDownloaded: number;
+  totalBytes?: number;
+}
 
 /**
  * `cocoon image pull --force` on one node. Clones that need the same URL at the same time share
@@ -18,7 +24,7 @@ const STALL_CHECK_MS = 1_000;
  */
 export class CloudImagePuller {
   private readonly pulls = new SharedWork<void>();
-  private readonly downloadedBytes = new Map<string, number>();
+  private readonly progress = new Map<string, PullProgress>();
 
   constructor(
     private readonly options: { node: string; cocoon: CocoonCli; stallSeconds: number }
@@ -34,21 +40,24 @@ export class CloudImagePuller {
     await this.pulls.join(url, (signal) => this.download(url, what, signal), waiterSignal);
   }
 
-  /** Bytes downloaded so far of the pull of `url`, for heartbeats. */
-  bytesOf(url: string): number {
-    return this.downloadedBytes.get(url) ?? 0;
+  /** How far the pull of `url` has come, for heartbeats. */
+  progressOf(url: string): PullProgress {
+    return this.progress.get(url) ?? { bytesDownloaded: 0 };
   }
 
   private async download(url: string, what: string, signal: AbortSignal): Promise<void> {
     const { cocoon, node, stallSeconds } = this.options;
-    await this.ensureDiskRoom(url, what, signal);
-    log.info('Downloading base image', { url, node });
+    const size = await lookUpImageSize(url, { signal });
+    await this.ensureDiskRoom(size, url, what);
+    log.info('Downloading base image', { url, node, totalBytes: size?.bytes });
+    const progress: PullProgress = { bytesDownloaded: 0, totalBytes: size?.bytes };
+    this.progress.set(url, progress);
 
     const watch = await DownloadWatch.start(cocoon.options.rootDir);
     const stalled = new AbortController();
     const timer = setInterval(() => {
       void watch.idleMs().then((idleMs) => {
-        this.downloadedBytes.set(url, watch.bytes);
+        progress.bytesDownloaded = watch.bytes;
         if (idleMs >= stallSeconds * 1000) stalled.abort();
       });
     }, STALL_CHECK_MS);
@@ -64,14 +73,17 @@ export class CloudImagePuller {
       );
     } finally {
       clearInterval(timer);
-      this.downloadedBytes.delete(url);
+      this.progress.delete(url);
     }
   }
 
   // Said before a byte is downloaded: a pull that would fill the disk fails cocoon's other
   // pulls and clones too, and cannot succeed by retrying.
-  private async ensureDiskRoom(url: string, what: string, signal: AbortSignal): Promise<void> {
-    const size = await lookUpImageSize(url, { signal });
+  private async ensureDiskRoom(
+    size: ImageSize | undefined,
+    url: string,
+    what: string
+  ): Promise<void> {
     if (!size) return;
 
     const rootDir = this.options.cocoon.options.rootDir;

@@ -4,6 +4,7 @@ import {
   CloneCancelledError,
   CloneFailedError,
   InvalidCloneRequestError,
+  SearchAttributesMissingError,
   TemporalAuthError,
   TemporalUnavailableError,
 } from '../clone-errors.js';
@@ -75,6 +76,7 @@ function describeFailure(error: unknown): string {
     error instanceof InvalidCloneRequestError ||
     error instanceof TemporalUnavailableError ||
     error instanceof TemporalAuthError ||
+    error instanceof SearchAttributesMissingError ||
     error instanceof CloneCancelledError
   ) {
     return error.message;

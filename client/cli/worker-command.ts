@@ -20,6 +20,7 @@ const WORKER_OPTIONS = {
   registry: { type: 'string', multiple: true },
   'ledger-dir': { type: 'string' },
   'pull-stall-timeout': { type: 'string' },
+  'metrics-address': { type: 'string' },
 } as const;
 
 /** `cocoon-flow worker --node N …`: one node's worker, until SIGINT or SIGTERM. */
@@ -37,6 +38,7 @@ export async function runWorkerCommand(args: string[]): Promise<void> {
     registries: values.registry as string[] | undefined,
     ledgerDir: stringValue(values['ledger-dir']),
     pullStallSeconds: integerValue(values['pull-stall-timeout'], 'pull-stall-timeout'),
+    metricsAddress: stringValue(values['metrics-address']),
   });
 
   installJsonLogging();

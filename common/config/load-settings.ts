@@ -26,6 +26,7 @@ export interface SettingFlags {
   ledgerDir?: string;
   nodeTimeoutSeconds?: number;
   pullStallSeconds?: number;
+  metricsAddress?: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -43,6 +44,7 @@ interface ConfigFile {
   ledgerDir?: string;
   nodeTimeoutSeconds?: number;
   pullStallSeconds?: number;
+  metricsAddress?: string;
 }
 
 const FILE_KEYS = [
@@ -53,6 +55,7 @@ const FILE_KEYS = [
   'ledgerDir',
   'nodeTimeoutSeconds',
   'pullStallSeconds',
+  'metricsAddress',
 ];
 
 export function loadSettings(flags: SettingFlags = {}, env: Env = process.env): FlowSettings {
@@ -99,6 +102,11 @@ export function loadSettings(flags: SettingFlags = {}, env: Env = process.env): 
       parseSeconds(env.COCOON_FLOW_PULL_STALL_SECONDS, 'COCOON_FLOW_PULL_STALL_SECONDS') ??
       file.pullStallSeconds ??
       DEFAULTS.pullStallSeconds,
+    metricsAddress:
+      flags.metricsAddress ??
+      env.COCOON_FLOW_METRICS_ADDRESS ??
+      file.metricsAddress ??
+      DEFAULTS.metricsAddress,
   };
 }
 

@@ -37,6 +37,8 @@ export interface FlowSettings {
   nodeTimeoutSeconds?: number;
   /** A pull whose download has not grown for this long is stopped as stalled. */
   pullStallSeconds: number;
+  /** `host:port` where the worker serves Prometheus metrics; empty turns them off. */
+  metricsAddress: string;
 }
 
 export const DEFAULT_CONFIG_PATH = '/etc/cocoon-flow/config.json';
@@ -51,4 +53,6 @@ export const DEFAULTS = {
   // cocoon's own limit is 30 minutes for the whole download; a minute without a single new byte
   // is a stall on any link that still works.
   pullStallSeconds: 60,
+  // 9464 is the port OpenTelemetry's Prometheus exporter uses by convention.
+  metricsAddress: '0.0.0.0:9464',
 } as const;

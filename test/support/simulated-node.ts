@@ -34,6 +34,7 @@ export class SimulatedNode {
       registries: string[];
       simulatorEnv?: Record<string, string>;
       pullStallSeconds?: number;
+      metricsAddress?: string;
     }
   ): Promise<SimulatedNode> {
     const dir = await mkdtemp(join(tmpdir(), `cocoon-flow-${name}-`));
@@ -63,6 +64,8 @@ export class SimulatedNode {
       registries: options.registries,
       ledgerDir: join(dir, 'ledger'),
       pullStallSeconds: options.pullStallSeconds ?? 60,
+      // Many workers share a test host: metrics only where a test asks for a port.
+      metricsAddress: options.metricsAddress ?? '',
     };
     return new SimulatedNode(name, dir, settings, new CocoonCli(cocoonSettings), commandLog);
   }
@@ -85,8 +88,11 @@ export class SimulatedNode {
    */
   async writeConfigFile(temporal: { address: string; namespace: string }): Promise<string> {
     const path = join(this.dir, 'config.json');
-    const { node, cocoon, registries, ledgerDir } = this.settings;
-    await writeFile(path, JSON.stringify({ temporal, node, cocoon, registries, ledgerDir }));
+    const { node, cocoon, registries, ledgerDir, metricsAddress } = this.settings;
+    await writeFile(
+      path,
+      JSON.stringify({ temporal, node, cocoon, registries, ledgerDir, metricsAddress })
+    );
     return path;
   }
 

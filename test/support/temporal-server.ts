@@ -1,4 +1,5 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { CLONE_SEARCH_ATTRIBUTES } from '../../common/search-attributes.js';
 import { findTemporalCli } from './temporal-cli.js';
 
 /** A real Temporal dev server on a free loopback port, for one test file or the demo. */
@@ -16,6 +17,8 @@ export async function startTemporalDevServer(
       uiPort: options.uiPort,
       dbFilename: options.dbFilename,
       log: { format: 'pretty', level: 'error' },
+      // Registered before any clone starts, as the compose stack's setup job does.
+      searchAttributes: [...CLONE_SEARCH_ATTRIBUTES],
     },
   });
 }
