@@ -8,10 +8,16 @@ import {
   TemporalAuthError,
   TemporalUnavailableError,
 } from '../clone-errors.js';
+import { CloneFilterError } from '../clone-query.js';
+import { HistoryFileError } from '../../worker/history-file.js';
 import { UsageError } from './cli-error.js';
 import { runCloneCommand } from './clone-command.js';
 import { COCOON_COMMAND_GROUPS, runCocoonPassthrough } from './cocoon-passthrough.js';
+import { runListCommand } from './list-command.js';
+import { runReplayCommand } from './replay-command.js';
+import { runRetryCommand } from './retry-command.js';
 import { runRmCommand } from './rm-command.js';
+import { runSetupCommand } from './setup-command.js';
 import { runStatusCommand } from './status-command.js';
 import { runWorkerCommand } from './worker-command.js';
 
@@ -25,7 +31,17 @@ Usage:
                      VM, then removes it with cocoon
   cocoon-flow worker --node NODE [--cocoon-binary PATH] [--root-dir DIR] [--run-dir DIR]
                      [--sudo] [--registry URL-PREFIX]… [--ledger-dir DIR]
+                     [--metrics-address HOST:PORT]
+  cocoon-flow list [FILTERS] [--output json]      clones by node, snapshot, digest, outcome
+  cocoon-flow retry VM [--node NODE] [--request-id ID]   start a failed clone again
+  cocoon-flow retry [FILTERS]                     every failed clone the filters select
+  cocoon-flow replay --workflow-id ID [--run-id ID] | --file FILE… | [FILTERS]
+                     replay histories against this build; exit 1 on nondeterminism
+  cocoon-flow setup                               add the clone search attributes to the namespace
   cocoon-flow <other cocoon command>   runs the configured cocoon binary unchanged
+
+FILTERS: --node NODE --snapshot NAME --digest sha256:… --outcome running|succeeded|failed|cancelled
+         --failure TYPE --since 24h --query 'visibility query'
 
 Temporal: --address, --namespace, --tls-cert-path, --tls-key-path, --tls-ca-path,
 --tls-server-name, --api-key, or the TEMPORAL_* variables of the temporal CLI.
@@ -44,6 +60,16 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'worker':
       await runWorkerCommand(rest);
+      return 0;
+    case 'list':
+      await runListCommand(rest);
+      return 0;
+    case 'retry':
+      return runRetryCommand(rest);
+    case 'replay':
+      return runReplayCommand(rest);
+    case 'setup':
+      await runSetupCommand(rest);
       return 0;
     case undefined:
     case 'help':
@@ -77,6 +103,8 @@ function describeFailure(error: unknown): string {
     error instanceof TemporalUnavailableError ||
     error instanceof TemporalAuthError ||
     error instanceof SearchAttributesMissingError ||
+    error instanceof CloneFilterError ||
+    error instanceof HistoryFileError ||
     error instanceof CloneCancelledError
   ) {
     return error.message;
