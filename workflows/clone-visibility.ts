@@ -45,24 +45,27 @@ export function showOutcome(status: CloneStatus, outcome: Exclude<CloneOutcome, 
   setCurrentDetails(describe(status));
 }
 
-// Markdown, which the Web UI renders: the state at a glance, then the steps so far.
+// Markdown, which the Web UI renders: the state at a glance, one paragraph a fact, then the
+// steps so far as a table.
 function describe(status: CloneStatus): string {
-  const lines = [
+  const paragraphs = [
     `**${status.step}** · VM \`${status.vmName}\` from snapshot \`${status.snapshot}\` on node \`${status.node}\``,
   ];
   if (status.base)
-    lines.push(`Base image \`${status.base.image}\` pinned at \`${status.base.digest}\``);
-  if (status.pullAttempts > 0) lines.push(`Pulls: ${status.pullAttempts}`);
-  if (status.verification) lines.push(`Blob: ${status.verification}`);
-  if (status.failure) lines.push(`Failed: **${status.failure.type}**: ${status.failure.message}`);
+    paragraphs.push(`Base image \`${status.base.image}\` pinned at \`${status.base.digest}\``);
+  if (status.pullAttempts > 0) paragraphs.push(`Pulls: ${status.pullAttempts}`);
+  if (status.verification) paragraphs.push(`Blob: ${status.verification}`);
+  if (status.failure)
+    paragraphs.push(`Failed: **${status.failure.type}**: ${status.failure.message}`);
   if (status.steps.length > 0) {
-    lines.push('', '| step | started | took | outcome |', '|---|---|---|---|');
+    const rows = ['| step | started | took | outcome |', '|---|---|---|---|'];
     for (const timing of status.steps) {
       const took = timing.endedAt
         ? `${(Date.parse(timing.endedAt) - Date.parse(timing.startedAt)) / 1000}s`
         : 'running';
-      lines.push(`| ${timing.step} | ${timing.startedAt} | ${took} | ${timing.outcome ?? ''} |`);
+      rows.push(`| ${timing.step} | ${timing.startedAt} | ${took} | ${timing.outcome ?? ''} |`);
     }
+    paragraphs.push(rows.join('\n'));
   }
-  return lines.join('\n');
+  return paragraphs.join('\n\n');
 }

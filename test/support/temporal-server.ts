@@ -4,7 +4,13 @@ import { findTemporalCli } from './temporal-cli.js';
 
 /** A real Temporal dev server on a free loopback port, for one test file or the demo. */
 export async function startTemporalDevServer(
-  options: { ui?: boolean; uiPort?: number; dbFilename?: string } = {}
+  options: {
+    ui?: boolean;
+    uiPort?: number;
+    dbFilename?: string;
+    /** False starts a namespace without the clone search attributes, as a new server has. */
+    searchAttributes?: boolean;
+  } = {}
 ): Promise<TestWorkflowEnvironment> {
   const executable = await findTemporalCli({
     onBuild: (message) => process.stderr.write(`${message}\n`),
@@ -18,7 +24,7 @@ export async function startTemporalDevServer(
       dbFilename: options.dbFilename,
       log: { format: 'pretty', level: 'error' },
       // Registered before any clone starts, as the compose stack's setup job does.
-      searchAttributes: [...CLONE_SEARCH_ATTRIBUTES],
+      searchAttributes: options.searchAttributes === false ? [] : [...CLONE_SEARCH_ATTRIBUTES],
     },
   });
 }
