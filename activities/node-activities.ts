@@ -23,6 +23,7 @@ import { failure, toFailure } from './to-failure.js';
 import { CloneLedger } from './vm/clone-ledger.js';
 import { VmRestorer, type RestoreInput } from './vm/vm-restorer.js';
 import { CloudImagePuller } from './image/cloud-image-pull.js';
+import type { NodeMetrics } from './node-metrics.js';
 
 export interface NodeActivityDeps {
   node: string;
@@ -33,6 +34,7 @@ export interface NodeActivityDeps {
   ledgerDir: string;
   /** A download that has not grown for this long is stopped as stalled. */
   pullStallSeconds: number;
+  metrics?: NodeMetrics;
 }
 
 // A well-formed digest for steps that check a URL alone.
@@ -53,10 +55,16 @@ export function createNodeActivities(deps: NodeActivityDeps) {
   const restorer = new VmRestorer(cocoon, ledger, deps.ledgerDir);
   // Clones on this node that need the same image at the same time share one download and one
   // hash; both live as long as this worker.
-  const puller = new CloudImagePuller({ node, cocoon, stallSeconds: deps.pullStallSeconds });
-  const verifier = new BlobVerifier(rootDir, (digest, verification, bytes) =>
-    log.info('Hashed base image blob', { digest, verification, bytes })
-  );
+  const puller = new CloudImagePuller({
+    node,
+    cocoon,
+    stallSeconds: deps.pullStallSeconds,
+    onDownloadEnded: (outcome, bytes) => deps.metrics?.pullEnded(outcome, bytes),
+  });
+  const verifier = new BlobVerifier(rootDir, (digest, verification, bytes, seconds) => {
+    log.info('Hashed base image blob', { digest, verification, bytes, seconds });
+    deps.metrics?.blobHashed(seconds, verification);
+  });
 
   return {
     /** The snapshot's base image, from the request when the caller knew it, else from cocoon. */

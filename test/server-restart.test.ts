@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -10,6 +9,7 @@ import { CloneClient } from '../client/clone-client.js';
 import { readFixtureImage } from './fixtures/images.js';
 import { EpochRegistry } from './registry/index.js';
 import { SimulatedNode } from './support/simulated-node.js';
+import { freePort } from './support/free-port.js';
 import { findTemporalCli } from './support/temporal-cli.js';
 import { waitForStep } from './support/wait.js';
 
@@ -103,14 +103,3 @@ describe('a Temporal server restarted mid-clone', () => {
     assert.equal((await node.cocoon.listVms()).length, 1);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { CloneFailedError } from '../client/clone-errors.js';
@@ -11,6 +10,7 @@ import { CLONE_STEP } from '../common/search-attributes.js';
 import { launchChromium, saveScreenshot } from './support/browser.js';
 import { CloneFixture } from './support/clone-fixture.js';
 import type { SimulatedNode } from './support/simulated-node.js';
+import { freePort } from './support/free-port.js';
 import { waitFor } from './support/wait.js';
 
 // What an operator does in the dev server's Web UI, in a real headless Chromium: list the
@@ -191,15 +191,4 @@ async function withScreenshot(name: string, check: () => Promise<void>): Promise
   } finally {
     await saveScreenshot(page, SCREENSHOTS, name);
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }

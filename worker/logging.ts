@@ -1,10 +1,10 @@
-import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import { DefaultLogger, type LogLevel } from '@temporalio/worker';
 
 // Workers log one JSON object per line on stderr: a short sentence plus its metadata, ready
-// for journald or a log shipper. Installed once per process, before any connection is made.
+// for journald or a log shipper.
 
-export function installJsonLogging(level: LogLevel = 'INFO'): void {
-  const logger = new DefaultLogger(level, (entry) => {
+export function createJsonLogger(level: LogLevel = 'INFO'): DefaultLogger {
+  return new DefaultLogger(level, (entry) => {
     const line = {
       time: new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString(),
       level: entry.level.toLowerCase(),
@@ -13,7 +13,6 @@ export function installJsonLogging(level: LogLevel = 'INFO'): void {
     };
     process.stderr.write(`${JSON.stringify(line, replaceUnserializable)}\n`);
   });
-  Runtime.install({ logger });
 }
 
 function replaceUnserializable(_key: string, value: unknown): unknown {

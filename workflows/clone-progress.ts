@@ -1,4 +1,4 @@
-import { ApplicationFailure, isCancellation, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, metricMeter, setHandler } from '@temporalio/workflow';
 import type { BaseImage, CloneRequest } from '../common/request.js';
 import { cloneStatusQuery, type CloneStatus, type CloneStep } from '../common/status.js';
 import { asCloneFailure } from './clone-failure.js';
@@ -59,12 +59,14 @@ export class CloneProgress {
   finish(): void {
     this.status.step = 'done';
     showOutcome(this.status, 'succeeded');
+    countClone('succeeded');
   }
 
   fail(error: unknown): void {
     if (isCancellation(error)) {
       this.status.step = 'cancelled';
       showOutcome(this.status, 'cancelled');
+      countClone('cancelled');
       return;
     }
     this.status.step = 'failed';
@@ -72,5 +74,14 @@ export class CloneProgress {
       this.status.failure = { type: error.type ?? 'Unknown', message: error.message };
     }
     showOutcome(this.status, 'failed');
+    countClone('failed', this.status.failure?.type ?? 'Unknown');
   }
+}
+
+// Clones by how they ended, on the worker's metrics endpoint. The SDK drops metrics recorded
+// while a history is replayed, so each ending counts once.
+function countClone(outcome: 'succeeded' | 'failed' | 'cancelled', failureType = ''): void {
+  metricMeter
+    .createCounter('cocoon_flow_clones', 'clones', 'Clones by how they ended')
+    .add(1, { outcome, failure_type: failureType });
 }

@@ -24,7 +24,12 @@ export class BlobVerifier {
   constructor(
     private readonly rootDir: string,
     /** Called once per pass over a file, not once per caller. */
-    private readonly onHashed: (digest: string, verdict: BlobHashVerdict, bytes: number) => void
+    private readonly onHashed: (
+      digest: string,
+      verdict: BlobHashVerdict,
+      bytes: number,
+      seconds: number
+    ) => void
   ) {}
 
   /**
@@ -40,13 +45,14 @@ export class BlobVerifier {
     const result = await this.hashing.join(
       digest,
       async (workSignal) => {
+        const started = performance.now();
         const sha = await hashFile(
           path,
           (bytes) => this.bytesHashed.set(digest, bytes),
           workSignal
         );
         const verdict: BlobHashVerdict = sha === digest ? 'byte-exact' : 'converted';
-        this.onHashed(digest, verdict, info.size);
+        this.onHashed(digest, verdict, info.size, (performance.now() - started) / 1000);
         return { verdict, ino: info.ino, size: info.size, mtimeMs: info.mtimeMs };
       },
       signal

@@ -2,6 +2,7 @@ import { log } from '@temporalio/activity';
 import { FailureType } from '../../common/failures.js';
 import type { CocoonCli } from '../cocoon/cocoon-cli.js';
 import { lookUpImageSize, type ImageSize } from '../registry/image-size.js';
+import type { PullOutcome } from '../node-metrics.js';
 import { failure } from '../to-failure.js';
 import { DownloadWatch } from './download-watch.js';
 import { freeBytes } from './free-space.js';
@@ -27,7 +28,13 @@ export class CloudImagePuller {
   private readonly progress = new Map<string, PullProgress>();
 
   constructor(
-    private readonly options: { node: string; cocoon: CocoonCli; stallSeconds: number }
+    private readonly options: {
+      node: string;
+      cocoon: CocoonCli;
+      stallSeconds: number;
+      /** Called once per download cocoon ran, however many clones shared it. */
+      onDownloadEnded?: (outcome: PullOutcome, bytes: number) => void;
+    }
   ) {}
 
   /** Pulls `url`, or joins its pull in flight; `waiterSignal` is this caller's cancellation. */
@@ -62,10 +69,14 @@ export class CloudImagePuller {
       });
     }, STALL_CHECK_MS);
 
+    let outcome: PullOutcome = 'failed';
     try {
       await cocoon.pullImage(url, true, { signal: AbortSignal.any([signal, stalled.signal]) });
+      outcome = 'ok';
     } catch (error) {
+      if (signal.aborted) outcome = 'cancelled';
       if (!stalled.signal.aborted || signal.aborted) throw error;
+      outcome = 'stalled';
       throw failure(
         FailureType.PullStalled,
         `${what}: the download stopped growing at ${watch.bytes} bytes for ${stallSeconds}s, so cocoon was stopped; the pull is retried`,
@@ -74,6 +85,7 @@ export class CloudImagePuller {
     } finally {
       clearInterval(timer);
       this.progress.delete(url);
+      this.options.onDownloadEnded?.(outcome, size?.bytes ?? watch.bytes);
     }
   }
 

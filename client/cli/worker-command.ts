@@ -1,6 +1,6 @@
 import { loadSettings } from '../../common/config/load-settings.js';
 import { createNodeWorker } from '../../worker/node-worker.js';
-import { installJsonLogging } from '../../worker/logging.js';
+import { installWorkerRuntime } from '../../worker/runtime.js';
 import {
   connectionFlags,
   CONNECTION_OPTIONS,
@@ -41,7 +41,7 @@ export async function runWorkerCommand(args: string[]): Promise<void> {
     metricsAddress: stringValue(values['metrics-address']),
   });
 
-  installJsonLogging();
+  installWorkerRuntime({ metricsAddress: settings.metricsAddress });
   const worker = await createNodeWorker(settings);
   process.stderr.write(
     `${JSON.stringify({
@@ -52,6 +52,7 @@ export async function runWorkerCommand(args: string[]): Promise<void> {
       address: settings.temporal.address,
       namespace: settings.temporal.namespace,
       registries: settings.registries,
+      metrics: settings.metricsAddress || 'off',
     })}\n`
   );
   await worker.run();

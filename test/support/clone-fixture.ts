@@ -35,6 +35,7 @@ export class CloneFixture {
       registries?: string[];
       simulatorEnv?: Record<string, string>;
       pullStallSeconds?: number;
+      metricsAddress?: string;
     } = {}
   ): Promise<SimulatedNode> {
     this.nodeCount += 1;
@@ -42,6 +43,7 @@ export class CloneFixture {
       registries: options.registries ?? [`${this.registry.url}/`],
       simulatorEnv: options.simulatorEnv,
       pullStallSeconds: options.pullStallSeconds,
+      metricsAddress: options.metricsAddress,
     });
     this.nodes.push(node);
     if (options.worker !== false) {
