@@ -1,10 +1,10 @@
 import { Context, log } from '@temporalio/activity';
+import { ensureAllowed } from './registry/url-guard.js';
 import { CancelledFailure } from '@temporalio/common';
 import { digestPinnedUrl, parseEpochDownloadUrl } from '../common/epoch-url.js';
 import { FailureType } from '../common/failures.js';
 import {
   describeProblems,
-  isPullableUrl,
   stripDigest,
   validateBaseImage,
   type BaseImage,
@@ -17,7 +17,6 @@ import { heartbeatWhile } from './heartbeat.js';
 import { guardInput } from './input-guard.js';
 import { blobPath, isBlobPresent } from './image/blob-file.js';
 import { BlobVerifier } from './image/blob-verifier.js';
-import { isAllowedUrl } from './registry/allow-list.js';
 import { checkTag, type TagState } from './registry/tag-check.js';
 import { failure, toFailure } from './to-failure.js';
 import { CloneLedger } from './vm/clone-ledger.js';
@@ -269,21 +268,6 @@ function checkedBase(base: BaseImage, what: string): BaseImage {
     throw failure(FailureType.InvalidRequest, `${what}: ${describeProblems(checked.problems)}`);
   }
   return checked.value;
-}
-
-function ensureAllowed(url: string, registries: readonly string[], what: string): void {
-  if (!isPullableUrl(url)) {
-    throw failure(
-      FailureType.InvalidRequest,
-      `${what}: ${JSON.stringify(url)} is not an http(s) URL`
-    );
-  }
-  if (!isAllowedUrl(url, registries)) {
-    throw failure(
-      FailureType.RegistryNotAllowed,
-      `${what}: the URL is outside the registries this worker may download from (${registries.join(', ') || 'none configured'}); add its prefix to the worker's registries`
-    );
-  }
 }
 
 // A pull stopped because its clone was cancelled reports a cancellation, not a failure: cocoon

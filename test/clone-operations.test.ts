@@ -5,7 +5,6 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { execa } from 'execa';
 import { CloneClient } from '../client/clone-client.js';
 import { CloneFailedError, SearchAttributesMissingError } from '../client/clone-errors.js';
-import { FailureType } from '../common/failures.js';
 import { cloneWorkflowId } from '../common/names.js';
 import { sha256Digest, readFixtureImage } from './fixtures/images.js';
 import { CloneFixture } from './support/clone-fixture.js';

@@ -4,45 +4,18 @@ import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { parseAllDocuments } from 'yaml';
 import { loadSettings } from '../common/config/load-settings.js';
 import { DEFAULT_CONFIG_PATH, DEFAULTS, type FlowSettings } from '../common/config/settings.js';
 import { SHUTDOWN_GRACE_SECONDS } from '../worker/node-worker.js';
+import { SETTING_OF_VARIABLE, repoPath, repoText } from './support/worker-variables.js';
 
 // Neither a Kubernetes cluster nor systemd runs here. The deployment files are checked against
 // the worker's code instead: its settings loader and defaults, its drain time, its build output.
 
 const INSTALL_DIR = '/opt/cocoon-flow/';
 const NODE_LABEL = 'cocoonstack.io/cocoon-node';
-
-/** Where a worker variable lands in the settings, as the text it was given. */
-const SETTING_OF_VARIABLE: Record<string, (settings: FlowSettings) => string | undefined> = {
-  TEMPORAL_ADDRESS: (s) => s.temporal.address,
-  TEMPORAL_NAMESPACE: (s) => s.temporal.namespace,
-  TEMPORAL_TLS_CLIENT_CERT_PATH: (s) => s.temporal.tls?.certPath,
-  TEMPORAL_TLS_CLIENT_KEY_PATH: (s) => s.temporal.tls?.keyPath,
-  TEMPORAL_TLS_SERVER_CA_CERT_PATH: (s) => s.temporal.tls?.caPath,
-  TEMPORAL_TLS_SERVER_NAME: (s) => s.temporal.tls?.serverName,
-  TEMPORAL_API_KEY: (s) => s.temporal.apiKey,
-  COCOON_FLOW_NODE: (s) => s.node,
-  COCOON_FLOW_COCOON_BINARY: (s) => s.cocoon.binary,
-  COCOON_FLOW_ROOT_DIR: (s) => s.cocoon.rootDir,
-  COCOON_FLOW_RUN_DIR: (s) => s.cocoon.runDir,
-  COCOON_FLOW_LEDGER_DIR: (s) => s.ledgerDir,
-  COCOON_FLOW_REGISTRIES: (s) => s.registries.join(','),
-  COCOON_FLOW_PULL_STALL_SECONDS: (s) => String(s.pullStallSeconds),
-  COCOON_FLOW_METRICS_ADDRESS: (s) => s.metricsAddress,
-};
-
-function repoPath(relative: string): string {
-  return fileURLToPath(new URL(`../../${relative}`, import.meta.url));
-}
-
-async function repoText(relative: string): Promise<string> {
-  return readFile(repoPath(relative), 'utf8');
-}
 
 /** Fails unless every variable is one loadSettings reads, and each lands where it should. */
 async function assertSettingsMatch(

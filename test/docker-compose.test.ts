@@ -4,7 +4,6 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { execa } from 'execa';
@@ -14,6 +13,7 @@ import type { FlowSettings } from '../common/config/settings.js';
 import { CLONE_SEARCH_ATTRIBUTES } from '../common/search-attributes.js';
 import { SHUTDOWN_GRACE_SECONDS } from '../worker/node-worker.js';
 import { findTemporalCli } from './support/temporal-cli.js';
+import { SETTING_OF_VARIABLE, repoPath } from './support/worker-variables.js';
 
 // No Docker engine runs here, so the stack is never started. What can be checked is that the
 // file parses, that its services agree with each other, with the worker's own settings loader
@@ -39,24 +39,6 @@ const { IndexedValueType } = proto.temporal.api.enums.v1;
 
 const WORKERS = ['cocoon-flow-worker-a', 'cocoon-flow-worker-b'];
 const SETUP_JOB = 'temporal-setup';
-
-/** Where a worker variable lands in the settings, as the text it was given. */
-const SETTING_OF_VARIABLE: Record<string, (settings: FlowSettings) => string | undefined> = {
-  TEMPORAL_ADDRESS: (s) => s.temporal.address,
-  TEMPORAL_NAMESPACE: (s) => s.temporal.namespace,
-  COCOON_FLOW_NODE: (s) => s.node,
-  COCOON_FLOW_COCOON_BINARY: (s) => s.cocoon.binary,
-  COCOON_FLOW_ROOT_DIR: (s) => s.cocoon.rootDir,
-  COCOON_FLOW_RUN_DIR: (s) => s.cocoon.runDir,
-  COCOON_FLOW_LEDGER_DIR: (s) => s.ledgerDir,
-  COCOON_FLOW_REGISTRIES: (s) => s.registries.join(','),
-  COCOON_FLOW_PULL_STALL_SECONDS: (s) => String(s.pullStallSeconds),
-  COCOON_FLOW_METRICS_ADDRESS: (s) => s.metricsAddress,
-};
-
-function repoPath(relative: string): string {
-  return fileURLToPath(new URL(`../../${relative}`, import.meta.url));
-}
 
 async function services(): Promise<Record<string, Service>> {
   // The workers share their settings through YAML merge keys, as compose reads them.

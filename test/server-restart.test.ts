@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { execa, type ResultPromise } from 'execa';
 import { CloneClient } from '../client/clone-client.js';
+import { CLONE_SEARCH_ATTRIBUTES } from '../common/search-attributes.js';
 import { readFixtureImage } from './fixtures/images.js';
 import { EpochRegistry } from './registry/index.js';
 import { SimulatedNode } from './support/simulated-node.js';
@@ -49,12 +50,15 @@ async function startServer(): Promise<void> {
   const cli = await findTemporalCli();
   assert.equal(cli.type, 'existing-path', 'the temporal CLI is needed to run a server by hand');
   const args = ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port)];
+  // Registered again on each start; the database keeps them too.
+  const attributes = CLONE_SEARCH_ATTRIBUTES.flatMap((key) => [
+    '--search-attribute',
+    `${key.name}=Keyword`,
+  ]);
   server = execa(
     cli.path,
-    [...args, '--db-filename', join(dir, 'temporal.db'), '--log-level', 'error'],
-    {
-      reject: false,
-    }
+    [...args, ...attributes, '--db-filename', join(dir, 'temporal.db'), '--log-level', 'error'],
+    { reject: false }
   );
   const deadline = Date.now() + 30_000;
   for (;;) {

@@ -1,6 +1,9 @@
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { CocoonCli } from '../activities/cocoon/cocoon-cli.js';
+import { createFleetDiscoveryActivities } from '../activities/fleet/fleet-discovery.js';
+import { createFleetNodeActivities } from '../activities/fleet/fleet-node-activities.js';
 import { createNodeActivities } from '../activities/node-activities.js';
+import { NodeMetrics } from '../activities/node-metrics.js';
 import { createWatchActivities } from '../activities/node-watch/watch-node-worker.js';
 import { CLONE_WORKFLOW_QUEUE, nodeTaskQueue } from '../common/names.js';
 import { ConfigError } from '../common/config/config-error.js';
@@ -10,6 +13,7 @@ import {
   tlsHandshakeFailure,
 } from '../common/config/temporal-connection.js';
 import { TemporalUnavailableError } from '../client/clone-errors.js';
+import { startNodeAnnouncer, type NodeAnnouncer } from './node-announcer.js';
 import { workflowSource } from './workflow-bundle.js';
 
 // A worker finishes what it has in hand before it exits: a minute covers a restore and most
@@ -45,19 +49,24 @@ export async function createNodeWorker(
   const ownsConnection = options.connection === undefined;
   const identity = `cocoon-flow@${node}`;
   const namespace = settings.temporal.namespace;
+  const cocoon = new CocoonCli(settings.cocoon);
 
   const nodeWorker = await Worker.create({
     connection,
     namespace,
     identity,
     taskQueue: nodeTaskQueue(node),
-    activities: createNodeActivities({
-      node,
-      cocoon: new CocoonCli(settings.cocoon),
-      registries: settings.registries,
-      ledgerDir: settings.ledgerDir,
-      pullStallSeconds: settings.pullStallSeconds,
-    }),
+    activities: {
+      ...createNodeActivities({
+        node,
+        cocoon,
+        registries: settings.registries,
+        ledgerDir: settings.ledgerDir,
+        pullStallSeconds: settings.pullStallSeconds,
+        metrics: new NodeMetrics(Runtime.instance().metricMeter.withTags({ node })),
+      }),
+      ...createFleetNodeActivities({ node, cocoon, registries: settings.registries }),
+    },
     shutdownGraceTime: SHUTDOWN_GRACE,
     // Cancellation reaches an activity only with a heartbeat's answer. Left alone, the SDK sends
     // heartbeats at most every 0.8 × the heartbeat timeout (24 s), so a deleted pod's pull would
@@ -71,7 +80,7 @@ export async function createNodeWorker(
     identity,
     taskQueue: CLONE_WORKFLOW_QUEUE,
     ...workflowSource(),
-    activities: createWatchActivities(),
+    activities: { ...createWatchActivities(), ...createFleetDiscoveryActivities() },
     // Node watches idle between checks for a whole clone; each holds a slot while it waits.
     maxConcurrentActivityTaskExecutions: 1000,
     // A watch holds no state: cut short by a shutdown it is retried on another worker at once,
@@ -79,16 +88,22 @@ export async function createNodeWorker(
     shutdownGraceTime: '1 second',
   });
 
+  // Discovery hears of this node for as long as its workers poll.
+  let announcer: NodeAnnouncer | undefined;
+
   return {
     node,
     async run() {
+      announcer = startNodeAnnouncer({ connection, namespace, node });
       try {
         await Promise.all([nodeWorker.run(), cloneWorker.run()]);
       } finally {
+        await announcer.stop();
         if (ownsConnection) await connection.close();
       }
     },
     shutdown() {
+      void announcer?.stop();
       for (const worker of [nodeWorker, cloneWorker]) {
         if (worker.getState() === 'RUNNING') worker.shutdown();
       }

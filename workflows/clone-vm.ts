@@ -1,10 +1,4 @@
-import {
-  ApplicationFailure,
-  CancellationScope,
-  isCancellation,
-  log,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { CancellationScope, log, workflowInfo } from '@temporalio/workflow';
 import { FailureType } from '../common/failures.js';
 import {
   DEFAULT_NODE_TIMEOUT_SECONDS,
@@ -15,10 +9,11 @@ import {
   type CloneRequest,
 } from '../common/request.js';
 import type { VmRecord } from '../common/vm-record.js';
-import { nodeActivities, watchActivities, type NodeActivityProxies } from './activity-options.js';
+import { nodeActivities, type NodeActivityProxies } from './activity-options.js';
 import { cloneFailure, failureTypeOf } from './clone-failure.js';
 import { CloneProgress } from './clone-progress.js';
 import { ensureBaseImage } from './ensure-base-image.js';
+import { whileNodeHasWorker } from './node-watch.js';
 
 /**
  * Clones a VM from a hot snapshot on one node: find the snapshot's base image, make sure its
@@ -31,7 +26,10 @@ export async function cloneVM(input: CloneRequest): Promise<VmRecord> {
   try {
     const request = validateRequest(input);
     progress.start();
-    const vm = await whileNodeHasWorker(request, () => cloneOnNode(request, progress));
+    const timeoutSeconds = request.options?.nodeTimeoutSeconds ?? DEFAULT_NODE_TIMEOUT_SECONDS;
+    const vm = await whileNodeHasWorker(request.node, timeoutSeconds, () =>
+      cloneOnNode(request, progress)
+    );
     progress.finish();
     return vm;
   } catch (error) {
@@ -143,58 +141,6 @@ async function compensate(
       error: (error as Error).message,
     });
   }
-}
-
-/**
- * Runs the node steps while watching that the node still has a worker. When no worker has
- * polled the node's queue for the node timeout, the steps are cancelled and the clone fails
- * with NodeUnavailable instead of waiting forever on a queue nobody serves.
- */
-async function whileNodeHasWorker<T>(request: CloneRequest, steps: () => Promise<T>): Promise<T> {
-  const timeoutSeconds = request.options?.nodeTimeoutSeconds ?? DEFAULT_NODE_TIMEOUT_SECONDS;
-  const watchScope = new CancellationScope();
-  const stepsScope = new CancellationScope();
-
-  const work = stepsScope.run(steps);
-  // The watch decides only one thing: that the node is gone. Cancelled or ended any other way
-  // it decides nothing, and the clone goes on waiting for its steps, so a cancelled clone
-  // still waits for its pull to stop and its restore to be undone.
-  const nodeLost = watchScope
-    .run(() =>
-      watchActivities().watchNodeWorker.executeWithOptions(
-        { summary: `watch that ${request.node} has a worker` },
-        [{ node: request.node, timeoutSeconds }]
-      )
-    )
-    .then(
-      () => new Promise<never>(() => undefined),
-      (error: unknown) => {
-        const lost = asNodeLoss(error, request.node);
-        if (lost) throw lost;
-        return new Promise<never>(() => undefined);
-      }
-    );
-  // Whichever loses the race is settled here so that its rejection is never unhandled.
-  work.catch(() => undefined);
-  nodeLost.catch(() => undefined);
-
-  try {
-    return await Promise.race([work, nodeLost]);
-  } catch (error) {
-    if (failureTypeOf(error) === FailureType.NodeUnavailable) stepsScope.cancel();
-    throw error;
-  } finally {
-    watchScope.cancel();
-  }
-}
-
-function asNodeLoss(error: unknown, node: string): ApplicationFailure | undefined {
-  if (isCancellation(error)) return undefined;
-  const cause = (error as { cause?: unknown }).cause;
-  if (cause instanceof ApplicationFailure && cause.type === FailureType.NodeUnavailable) {
-    return cloneFailure(FailureType.NodeUnavailable, cause.message, { node });
-  }
-  return undefined;
 }
 
 function validateRequest(input: CloneRequest): CloneRequest {

@@ -13,6 +13,7 @@ import { HistoryFileError } from '../../worker/history-file.js';
 import { UsageError } from './cli-error.js';
 import { runCloneCommand } from './clone-command.js';
 import { COCOON_COMMAND_GROUPS, runCocoonPassthrough } from './cocoon-passthrough.js';
+import { runFleetCommand } from './fleet-command.js';
 import { runListCommand } from './list-command.js';
 import { runReplayCommand } from './replay-command.js';
 import { runRetryCommand } from './retry-command.js';
@@ -38,6 +39,14 @@ Usage:
   cocoon-flow replay --workflow-id ID [--run-id ID] | --file FILE… | [FILTERS]
                      replay histories against this build; exit 1 on nondeterminism
   cocoon-flow setup                               add the clone search attributes to the namespace
+  cocoon-flow fleet nodes [--all] [--output json]   nodes whose workers announced themselves
+                     in the last 3 minutes (--all: silent ones too)
+  cocoon-flow fleet refresh IMAGE_URL [--node NODE]… [--node-timeout SECONDS]
+                     [--request-id ID] [--output json]   force-pulls and verifies the image on
+                     every live node (or those named); prints each node's digest before -> after
+  cocoon-flow fleet scan [--node NODE]… [--output json]   pre-pulls, now, the missing base
+                     images that local snapshots pin
+  cocoon-flow fleet schedule [--every 15m]   creates or updates the Schedule that runs that scan
   cocoon-flow <other cocoon command>   runs the configured cocoon binary unchanged
 
 FILTERS: --node NODE --snapshot NAME --digest sha256:… --outcome running|succeeded|failed|cancelled
@@ -71,6 +80,8 @@ async function main(argv: string[]): Promise<number> {
     case 'setup':
       await runSetupCommand(rest);
       return 0;
+    case 'fleet':
+      return runFleetCommand(rest);
     case undefined:
     case 'help':
     case '--help':
