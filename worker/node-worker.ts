@@ -68,6 +68,10 @@ export async function createNodeWorker(
       ...createFleetNodeActivities({ node, cocoon, registries: settings.registries }),
     },
     shutdownGraceTime: SHUTDOWN_GRACE,
+    // Node steps mostly wait on a cocoon subprocess. A burst of pods scheduled onto one node
+    // (hundreds of clones of one snapshot) should all reach their restore, not queue behind
+    // the SDK's default of 100 slots; 256 held restores cost the worker about <MEM> of memory.
+    maxConcurrentActivityTaskExecutions: 256,
     // Cancellation reaches an activity only with a heartbeat's answer. Left alone, the SDK sends
     // heartbeats at most every 0.8 × the heartbeat timeout (24 s), so a deleted pod's pull would
     // run on that long; a few node steps at a time can afford a heartbeat every 2 s.

@@ -1,0 +1,98 @@
+import { execa } from 'execa';
+import { CloneFixture } from '../test/support/clone-fixture.js';
+import type { SimulatedNode } from '../test/support/simulated-node.js';
+import { ratio, type BenchResult } from './report.js';
+import { formatMs, summarize, timeMs } from './stats.js';
+
+// Fast-path overhead: a clone whose base blob is already on the node, through the workflow on
+// the local dev server, against the very cocoon commands that clone ran, run directly and back
+// to back. The two alternate, so both see the same moments of a noisy machine; the overhead is
+// the difference of each pair.
+
+const WARMUP = 5;
+
+export async function benchFastPath(options: { clones?: number } = {}): Promise<BenchResult> {
+  const clones = options.clones ?? 40;
+  const fixture = await CloneFixture.start();
+  try {
+    const node = await fixture.node();
+    const image = await fixture.push('bench/fast', 'base-v1');
+    await node.cocoonRun(['image', 'pull', image.url]);
+    await node.importSnapshot('fast-hot', image);
+
+    const commands = await commandsOfOneClone(fixture, node, 'fast-probe');
+    const workflowMs: number[] = [];
+    const directMs: number[] = [];
+    for (let i = 0; i < WARMUP + clones; i++) {
+      const viaWorkflow = await timeMs(() =>
+        fixture.client.clone({ node: node.name, vmName: `wf-${i}`, snapshot: 'fast-hot' })
+      );
+      const direct = await timeMs(() =>
+        runDirectly(node.settings.cocoon.binary, commands, 'fast-probe', `direct-${i}`)
+      );
+      if (i < WARMUP) continue;
+      workflowMs.push(viaWorkflow);
+      directMs.push(direct);
+    }
+
+    const added = summarize(workflowMs.map((ms, i) => ms - (directMs[i] ?? 0)));
+    const wf = summarize(workflowMs);
+    const dr = summarize(directMs);
+    return {
+      name: '1. Fast-path overhead',
+      goal: 'under 40 ms median added per clone',
+      met: added.median < 40,
+      header: ['per clone', 'median', 'p99', 'spread (½ IQR)'],
+      rows: [
+        ['cocoon commands run directly (baseline)', ms(dr.median), ms(dr.p99), ms(dr.halfIqr)],
+        ['through the workflow', ms(wf.median), ms(wf.p99), ms(wf.halfIqr)],
+        ['added by orchestration', ms(added.median), ms(added.p99), ms(added.halfIqr)],
+        ['workflow / baseline', ratio(wf.median, dr.median), '', ''],
+      ],
+      notes: [
+        `${clones} clones each way after ${WARMUP} warm-up pairs, alternating; added time is the median of the pairwise differences (${formatMs(added)}).`,
+        `The baseline runs the ${commands.length} cocoon commands the workflow's clone ran: ${commands.map(verbOf).join(', ')}.`,
+      ],
+    };
+  } finally {
+    await fixture.stop();
+  }
+}
+
+/** The cocoon argv lines one fast-path clone runs, as the node's command log records them. */
+async function commandsOfOneClone(
+  fixture: CloneFixture,
+  node: SimulatedNode,
+  vmName: string
+): Promise<string[][]> {
+  const before = (await node.commands()).length;
+  await fixture.client.clone({ node: node.name, vmName, snapshot: 'fast-hot' });
+  const lines = (await node.commands()).slice(before);
+  return lines.map((line) => line.split(' '));
+}
+
+// The same binary the worker runs (the node's logging wrapper), with the probe clone's VM name
+// swapped for a fresh one.
+async function runDirectly(
+  binary: string,
+  commands: string[][],
+  probeName: string,
+  vmName: string
+): Promise<void> {
+  for (const argv of commands) {
+    const args = argv.map((arg) => (arg === probeName ? vmName : arg));
+    const result = await execa(binary, args, { reject: false });
+    if (args.includes('clone') && result.exitCode !== 0) {
+      throw new Error(`direct vm clone failed: ${result.stderr}`);
+    }
+  }
+}
+
+function verbOf(argv: string[]): string {
+  const words = argv.filter((arg, i) => !arg.startsWith('-') && !argv[i - 1]?.startsWith('--'));
+  return words.slice(0, 2).join(' ');
+}
+
+function ms(value: number): string {
+  return `${value.toFixed(1)} ms`;
+}
