@@ -1,4 +1,6 @@
+import type { WorkflowHandle } from '@temporalio/client';
 import { execa } from 'execa';
+import { describeBreakdown, timeBreakdown } from './history-breakdown.js';
 import { CloneFixture } from '../test/support/clone-fixture.js';
 import type { SimulatedNode } from '../test/support/simulated-node.js';
 import { ratio, type BenchResult } from './report.js';
@@ -23,10 +25,16 @@ export async function benchFastPath(options: { clones?: number } = {}): Promise<
     const commands = await commandsOfOneClone(fixture, node, 'fast-probe');
     const workflowMs: number[] = [];
     const directMs: number[] = [];
+    let lastHandle: WorkflowHandle | undefined;
     for (let i = 0; i < WARMUP + clones; i++) {
-      const viaWorkflow = await timeMs(() =>
-        fixture.client.clone({ node: node.name, vmName: `wf-${i}`, snapshot: 'fast-hot' })
-      );
+      const viaWorkflow = await timeMs(async () => {
+        lastHandle = await fixture.client.start({
+          node: node.name,
+          vmName: `wf-${i}`,
+          snapshot: 'fast-hot',
+        });
+        await fixture.client.result(lastHandle);
+      });
       const direct = await timeMs(() =>
         runDirectly(node.settings.cocoon.binary, commands, 'fast-probe', `direct-${i}`)
       );
@@ -52,6 +60,7 @@ export async function benchFastPath(options: { clones?: number } = {}): Promise<
       notes: [
         `${clones} clones each way after ${WARMUP} warm-up pairs, alternating; added time is the median of the pairwise differences (${formatMs(added)}).`,
         `The baseline runs the ${commands.length} cocoon commands the workflow's clone ran: ${commands.map(verbOf).join(', ')}.`,
+        `Where the time goes, ${describeBreakdown(await timeBreakdown(lastHandle as WorkflowHandle))}.`,
       ],
     };
   } finally {

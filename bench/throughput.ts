@@ -1,6 +1,7 @@
 import { execa } from 'execa';
 import { CloneFixture } from '../test/support/clone-fixture.js';
 import type { SimulatedNode } from '../test/support/simulated-node.js';
+import { cpuNow, cpuSpent, devServerPid, type CpuSeconds } from './cpu.js';
 import { ratio, type BenchResult } from './report.js';
 import { summarize } from './stats.js';
 
@@ -32,6 +33,8 @@ export async function benchThroughput(options: ThroughputOptions = {}): Promise<
     }
     const commands = await commandsOfOneClone(fixture, nodes[0] as SimulatedNode);
 
+    const serverPid = await devServerPid(fixture.env.address);
+    const beforeDirect = await cpuNow(serverPid);
     const direct = await runMany(clones, inFlight, async (i) => {
       const node = nodes[i % nodeCount] as SimulatedNode;
       for (const argv of commands) {
@@ -41,11 +44,14 @@ export async function benchThroughput(options: ThroughputOptions = {}): Promise<
         });
       }
     });
+    const directCpu = cpuSpent(beforeDirect, await cpuNow(serverPid));
+    const beforeWorkflow = await cpuNow(serverPid);
     const viaWorkflow = await runMany(clones, inFlight, async (i) => {
       const node = nodes[i % nodeCount] as SimulatedNode;
       await fixture.client.clone({ node: node.name, vmName: `wf-${i}`, snapshot: 'tp-hot' });
     });
 
+    const workflowCpu = cpuSpent(beforeWorkflow, await cpuNow(serverPid));
     const wf = summarize(viaWorkflow.latenciesMs);
     const dr = summarize(direct.latenciesMs);
     const wfRate = clones / viaWorkflow.seconds;
@@ -54,7 +60,7 @@ export async function benchThroughput(options: ThroughputOptions = {}): Promise<
       name: '4. Throughput',
       goal: 'at least 0.8 times the direct throughput',
       met: wfRate >= 0.8 * drRate,
-      header: ['', 'clones/s', 'p50 latency', 'p99 latency', 'wall'],
+      header: ['', 'clones/s', 'p50 latency', 'p99 latency', 'wall', 'CPU per clone'],
       rows: [
         [
           'cocoon commands run directly (baseline)',
@@ -62,6 +68,7 @@ export async function benchThroughput(options: ThroughputOptions = {}): Promise<
           `${dr.median.toFixed(0)} ms`,
           `${dr.p99.toFixed(0)} ms`,
           `${direct.seconds.toFixed(1)} s`,
+          describeCpu(directCpu, clones),
         ],
         [
           'through the workflow',
@@ -69,11 +76,13 @@ export async function benchThroughput(options: ThroughputOptions = {}): Promise<
           `${wf.median.toFixed(0)} ms`,
           `${wf.p99.toFixed(0)} ms`,
           `${viaWorkflow.seconds.toFixed(1)} s`,
+          describeCpu(workflowCpu, clones),
         ],
-        ['workflow / baseline', ratio(wfRate, drRate), '', '', ''],
+        ['workflow / baseline', ratio(wfRate, drRate), '', '', '', ''],
       ],
       notes: [
         `${clones} fast-path clones over ${nodeCount} simulated nodes (${nodeCount} Workers in one process), ${inFlight} in flight at once on both sides.`,
+        'CPU per clone is cocoon (the commands, as child processes) + this process (client and workers) + the Temporal dev server, in milliseconds; the machine has 2 cores, so CPU is the limit.',
       ],
     };
   } finally {
@@ -113,4 +122,9 @@ function rerooted(args: string[], from: SimulatedNode, to: SimulatedNode): strin
   const fromDir = from.settings.cocoon.rootDir;
   const toDir = to.settings.cocoon.rootDir;
   return args.map((arg) => (arg.startsWith(fromDir) ? toDir + arg.slice(fromDir.length) : arg));
+}
+
+function describeCpu(cpu: CpuSeconds, clones: number): string {
+  const ms = (seconds: number) => ((seconds * 1000) / clones).toFixed(0);
+  return `${ms(cpu.children)} + ${ms(cpu.self)} + ${ms(cpu.server)} ms`;
 }

@@ -13,6 +13,11 @@ const CHANGED_WORKFLOW = fileURLToPath(
   new URL('./replay/changed-clone-workflow.js', import.meta.url)
 );
 
+// The part of a history that shows a patch: the marker `patched()` records.
+interface MarkedHistory {
+  events?: { markerRecordedEventAttributes?: { markerName?: string | null } | null }[] | null;
+}
+
 // The runs an operator meets most: each must keep replaying for as long as such clones may run.
 const REPRESENTATIVE = [
   'clone-succeeds-after-pull.json',
@@ -26,6 +31,22 @@ describe('recorded clone histories', () => {
   test('include the representative runs', async () => {
     const files = (await readRecordedHistories()).map((history) => history.file);
     for (const name of REPRESENTATIVE) assert.ok(files.includes(name), `${name} is recorded`);
+  });
+
+  test('cover both sides of every patch: recorded before it and after it', async () => {
+    const histories = await readRecordedHistories();
+    const patchedBy = (history: (typeof histories)[number]) =>
+      ((history.history as MarkedHistory).events ?? []).some(
+        (event) => event.markerRecordedEventAttributes?.markerName === 'core_patch'
+      );
+
+    const late = histories.filter((h) => h.file.endsWith('.late-watch.json'));
+    assert.ok(late.length >= 3, 'histories recorded after the late-watch patch');
+    for (const history of late) assert.ok(patchedBy(history), `${history.file} carries the patch`);
+    for (const name of REPRESENTATIVE) {
+      const before = histories.find((h) => h.file === name);
+      assert.ok(before && !patchedBy(before), `${name} predates every patch`);
+    }
   });
 
   test('every one replays against the current workflow code', async () => {

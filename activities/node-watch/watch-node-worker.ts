@@ -40,6 +40,10 @@ export function createWatchActivities() {
       let lastSeenAt = Date.now();
 
       for (;;) {
+        // Sleep first: the node cannot be declared gone before the timeout anyway, and most
+        // clones on a warm node end before a first look at the queue would tell anything.
+        await context.sleep(checkEveryMs);
+
         const pollers = await describePollers(client, queue);
         const now = Date.now();
         const live = pollers.filter((p) => now - p.lastAccessMs < POLLER_FRESH_MS);
@@ -53,8 +57,6 @@ export function createWatchActivities() {
             `node ${input.node} has had no cocoon-flow worker polling task queue ${queue} for ${input.timeoutSeconds}s; start the worker on ${input.node} (cocoon-flow worker --node ${input.node}) and start the clone again`
           );
         }
-
-        await context.sleep(checkEveryMs);
       }
     },
   };

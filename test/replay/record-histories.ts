@@ -16,7 +16,7 @@ interface Recording {
   run(fixture: CloneFixture): Promise<WorkflowHandle>;
 }
 
-const RECORDINGS: Recording[] = [
+const SCENARIOS: Recording[] = [
   {
     name: 'clone-succeeds-after-pull',
     async run(fixture) {
@@ -104,6 +104,26 @@ const RECORDINGS: Recording[] = [
       return handle;
     },
   },
+];
+
+// Each workflow change behind `patched()` records the scenarios it touches again under new
+// names, so both the old and the new command sequences stay covered.
+const PATCHED_AGAIN: { suffix: string; scenarios: string[] }[] = [
+  {
+    // The node watch starts after a short wait instead of at once.
+    suffix: 'late-watch',
+    scenarios: ['clone-succeeds-blob-already-present', 'node-unavailable', 'cancelled-mid-pull'],
+  },
+];
+
+const RECORDINGS: Recording[] = [
+  ...SCENARIOS,
+  ...PATCHED_AGAIN.flatMap(({ suffix, scenarios }) =>
+    SCENARIOS.filter((s) => scenarios.includes(s.name)).map((s) => ({
+      ...s,
+      name: `${s.name}.${suffix}`,
+    }))
+  ),
 ];
 
 const pending = RECORDINGS.filter((r) => !existsSync(`${HISTORIES_DIR}${r.name}.json`));
