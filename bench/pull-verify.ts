@@ -76,7 +76,7 @@ export async function benchPullVerify(
     const mibPerSecond = (ms: number) => `${((mib / ms) * 1000).toFixed(0)} MiB/s`;
     const hashShare = openssl / ours;
     return {
-      name: '2. Pull and verify (1 GiB qcow2 v3)',
+      name: `2. Pull and verify (${mib} MiB qcow2 v3)`,
       goal: 'pull + verify at most 1.15 times the direct pull + openssl; verify hashing at least 85 % of openssl dgst',
       met: wf <= 1.15 * direct && hashShare >= 0.85,
       header: ['', 'median', 'vs direct'],
@@ -102,7 +102,7 @@ export async function benchPullVerify(
 }
 
 /** From the start of the first pull to the end of the verify after it. */
-function pullAndVerifyMs(status: CloneStatus): number {
+export function pullAndVerifyMs(status: CloneStatus): number {
   const pull = status.steps.find((step) => step.step === 'pull');
   const verify = status.steps.find((step) => step.step === 'verify');
   if (!pull || !verify?.endedAt) throw new Error('the clone ran no pull and verify');

@@ -9,7 +9,12 @@ import { parseAllDocuments } from 'yaml';
 import { loadSettings } from '../common/config/load-settings.js';
 import { DEFAULT_CONFIG_PATH, DEFAULTS, type FlowSettings } from '../common/config/settings.js';
 import { SHUTDOWN_GRACE_SECONDS } from '../worker/node-worker.js';
-import { SETTING_OF_VARIABLE, repoPath, repoText } from './support/worker-variables.js';
+import {
+  PROCESS_VARIABLES,
+  SETTING_OF_VARIABLE,
+  repoPath,
+  repoText,
+} from './support/worker-variables.js';
 
 // Neither a Kubernetes cluster nor systemd runs here. The deployment files are checked against
 // the worker's code instead: its settings loader and defaults, its drain time, its build output.
@@ -25,6 +30,10 @@ async function assertSettingsMatch(
 ): Promise<void> {
   const loaderSource = await repoText('common/config/load-settings.ts');
   for (const [key, value] of Object.entries(environment)) {
+    if (key in PROCESS_VARIABLES) {
+      assert.equal(value, PROCESS_VARIABLES[key], `${where}: ${key}`);
+      continue;
+    }
     const setting = SETTING_OF_VARIABLE[key];
     assert.ok(setting, `${where}: ${key} is not a variable the worker reads`);
     assert.ok(loaderSource.includes(`env.${key}`), `${where}: loadSettings reads ${key}`);
@@ -307,8 +316,8 @@ describe('deploy/Dockerfile', () => {
       .flatMap((line) => line.split(/\s+/).slice(1, -1))
       .filter((word) => !word.startsWith('--'));
 
-    // The tests and the demo are compiled in a checkout, but are not part of the image.
-    for (const dir of include.filter((dir) => !['test', 'demo'].includes(dir))) {
+    // The tests, the demo and the benchmarks are compiled in a checkout, not part of the image.
+    for (const dir of include.filter((dir) => !['test', 'demo', 'bench'].includes(dir))) {
       assert.ok(sources.includes(dir), `the Dockerfile copies ${dir}`);
     }
     for (const source of sources) {

@@ -13,7 +13,7 @@ import type { FlowSettings } from '../common/config/settings.js';
 import { CLONE_SEARCH_ATTRIBUTES } from '../common/search-attributes.js';
 import { SHUTDOWN_GRACE_SECONDS } from '../worker/node-worker.js';
 import { findTemporalCli } from './support/temporal-cli.js';
-import { SETTING_OF_VARIABLE, repoPath } from './support/worker-variables.js';
+import { PROCESS_VARIABLES, SETTING_OF_VARIABLE, repoPath } from './support/worker-variables.js';
 
 // No Docker engine runs here, so the stack is never started. What can be checked is that the
 // file parses, that its services agree with each other, with the worker's own settings loader
@@ -209,6 +209,10 @@ describe('docker-compose.yml', () => {
       const settings = await settingsFrom(environment);
 
       for (const [key, value] of Object.entries(environment)) {
+        if (key in PROCESS_VARIABLES) {
+          assert.equal(value, PROCESS_VARIABLES[key], `${name}: ${key}`);
+          continue;
+        }
         const setting = SETTING_OF_VARIABLE[key];
         assert.ok(setting, `${name}: ${key} is not a variable the worker reads`);
         assert.ok(loaderSource.includes(`env.${key}`), `${name}: loadSettings reads ${key}`);

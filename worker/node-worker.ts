@@ -70,7 +70,7 @@ export async function createNodeWorker(
     shutdownGraceTime: SHUTDOWN_GRACE,
     // Node steps mostly wait on a cocoon subprocess. A burst of pods scheduled onto one node
     // (hundreds of clones of one snapshot) should all reach their restore, not queue behind
-    // the SDK's default of 100 slots; 256 held restores cost the worker about <MEM> of memory.
+    // the SDK's default of 100 slots. A held restore costs the worker about half a MiB.
     maxConcurrentActivityTaskExecutions: 256,
     // Cancellation reaches an activity only with a heartbeat's answer. Left alone, the SDK sends
     // heartbeats at most every 0.8 × the heartbeat timeout (24 s), so a deleted pod's pull would
@@ -84,6 +84,11 @@ export async function createNodeWorker(
     identity,
     taskQueue: CLONE_WORKFLOW_QUEUE,
     ...workflowSource(),
+    maxCachedWorkflows: settings.workflowCacheSize,
+    // Temporal runs no more workflow tasks at once than it can cache.
+    ...(settings.workflowCacheSize > 0
+      ? { maxConcurrentWorkflowTaskExecutions: Math.min(settings.workflowCacheSize, 40) }
+      : {}),
     activities: { ...createWatchActivities(), ...createFleetDiscoveryActivities() },
     // Node watches idle between checks for a whole clone; each holds a slot while it waits.
     maxConcurrentActivityTaskExecutions: 1000,

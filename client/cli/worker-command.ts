@@ -21,6 +21,7 @@ const WORKER_OPTIONS = {
   'ledger-dir': { type: 'string' },
   'pull-stall-timeout': { type: 'string' },
   'metrics-address': { type: 'string' },
+  'workflow-cache-size': { type: 'string' },
 } as const;
 
 /** `cocoon-flow worker --node N …`: one node's worker, until SIGINT or SIGTERM. */
@@ -39,6 +40,7 @@ export async function runWorkerCommand(args: string[]): Promise<void> {
     ledgerDir: stringValue(values['ledger-dir']),
     pullStallSeconds: integerValue(values['pull-stall-timeout'], 'pull-stall-timeout'),
     metricsAddress: stringValue(values['metrics-address']),
+    workflowCacheSize: integerValue(values['workflow-cache-size'], 'workflow-cache-size'),
   });
 
   installWorkerRuntime({ metricsAddress: settings.metricsAddress });

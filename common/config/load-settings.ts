@@ -27,6 +27,7 @@ export interface SettingFlags {
   nodeTimeoutSeconds?: number;
   pullStallSeconds?: number;
   metricsAddress?: string;
+  workflowCacheSize?: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -45,6 +46,7 @@ interface ConfigFile {
   nodeTimeoutSeconds?: number;
   pullStallSeconds?: number;
   metricsAddress?: string;
+  workflowCacheSize?: number;
 }
 
 const FILE_KEYS = [
@@ -56,6 +58,7 @@ const FILE_KEYS = [
   'nodeTimeoutSeconds',
   'pullStallSeconds',
   'metricsAddress',
+  'workflowCacheSize',
 ];
 
 export function loadSettings(flags: SettingFlags = {}, env: Env = process.env): FlowSettings {
@@ -107,6 +110,11 @@ export function loadSettings(flags: SettingFlags = {}, env: Env = process.env): 
       env.COCOON_FLOW_METRICS_ADDRESS ??
       file.metricsAddress ??
       DEFAULTS.metricsAddress,
+    workflowCacheSize:
+      flags.workflowCacheSize ??
+      parseCount(env.COCOON_FLOW_WORKFLOW_CACHE_SIZE, 'COCOON_FLOW_WORKFLOW_CACHE_SIZE') ??
+      file.workflowCacheSize ??
+      DEFAULTS.workflowCacheSize,
   };
 }
 
@@ -208,4 +216,16 @@ function parseSeconds(value: string | undefined, name: string): number | undefin
     throw new ConfigError(`${name}=${JSON.stringify(value)} must be a whole number of seconds`);
   }
   return seconds;
+}
+
+// The worker's workflow cache: 0 turns it off; otherwise Temporal needs room for two.
+function parseCount(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const count = Number(value);
+  if (!Number.isInteger(count) || count === 1 || count < 0) {
+    throw new ConfigError(
+      `${name}=${JSON.stringify(value)} must be 0 (no cache) or a whole number of 2 or more`
+    );
+  }
+  return count;
 }

@@ -39,6 +39,8 @@ export interface FlowSettings {
   pullStallSeconds: number;
   /** `host:port` where the worker serves Prometheus metrics; empty turns them off. */
   metricsAddress: string;
+  /** How many running clones the worker keeps in memory between their steps. */
+  workflowCacheSize: number;
 }
 
 export const DEFAULT_CONFIG_PATH = '/etc/cocoon-flow/config.json';
@@ -55,4 +57,8 @@ export const DEFAULTS = {
   pullStallSeconds: 60,
   // 9464 is the port OpenTelemetry's Prometheus exporter uses by convention.
   metricsAddress: '0.0.0.0:9464',
+  // A cached clone costs the worker about 1.5 MiB. Clones mostly wait on cocoon between steps,
+  // and one evicted from the cache replays its short history (a few milliseconds) when its
+  // step ends, so a small cache keeps a node's worker small under a burst of clones.
+  workflowCacheSize: 10,
 } as const;

@@ -84,5 +84,7 @@ async function main(): Promise<number> {
   }
 }
 
-// Exit explicitly: keep-alive sockets or a detached child must not hold the CLI open.
-process.exit(await main());
+// Exit explicitly: keep-alive sockets or a detached child must not hold the CLI open. But only
+// once stdout is flushed: on a pipe, output beyond its buffer (a long `vm list`) would be cut.
+const code = await main();
+process.stdout.write('', () => process.exit(code));

@@ -3,7 +3,7 @@ import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CocoonCli } from '../../activities/cocoon/cocoon-cli.js';
-import type { FlowSettings } from '../../common/config/settings.js';
+import { DEFAULTS, type FlowSettings } from '../../common/config/settings.js';
 import { createNodeWorker, type NodeWorker } from '../../worker/node-worker.js';
 import { SIMULATOR_PATH } from '../cocoon-sim/paths.js';
 import { writeSnapshotArchive } from '../cocoon-sim/snapshot-archive.js';
@@ -66,6 +66,7 @@ export class SimulatedNode {
       pullStallSeconds: options.pullStallSeconds ?? 60,
       // Many workers share a test host: metrics only where a test asks for a port.
       metricsAddress: options.metricsAddress ?? '',
+      workflowCacheSize: DEFAULTS.workflowCacheSize,
     };
     return new SimulatedNode(name, dir, settings, new CocoonCli(cocoonSettings), commandLog);
   }

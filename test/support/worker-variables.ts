@@ -23,6 +23,12 @@ export const SETTING_OF_VARIABLE: Record<string, (settings: FlowSettings) => str
   COCOON_FLOW_METRICS_ADDRESS: (s) => s.metricsAddress,
 };
 
+/**
+ * Variables for the worker's process rather than its settings, with the value every deployment
+ * file must give: two glibc malloc arenas keep the worker's many threads from holding memory.
+ */
+export const PROCESS_VARIABLES: Record<string, string> = { MALLOC_ARENA_MAX: '2' };
+
 /** A path in the repository, from compiled tests in dist/test/. */
 export function repoPath(relative: string): string {
   return fileURLToPath(new URL(`../../../${relative}`, import.meta.url));
