@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { digestHex } from '../../common/request.js';
 
 // cocoon keeps each cloud image as one file named by the digest of the bytes it downloaded.
@@ -40,6 +41,37 @@ export async function hashFile(
     onProgress(bytesHashed);
   }
   return `sha256:${hash.digest('hex')}`;
+}
+
+/**
+ * `hashFile` on a worker thread: the same result, but the caller's event loop stays free while
+ * a large blob is read. Aborting `signal` stops the thread.
+ */
+export function hashFileInThread(
+  path: string,
+  onProgress: (bytesHashed: number) => void,
+  signal?: AbortSignal
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    signal?.throwIfAborted();
+    const thread = new Worker(new URL('./hash-thread.js', import.meta.url), {
+      workerData: { path },
+      // The thread needs none of the process's own flags, and some (--input-type) stop it.
+      execArgv: [],
+    });
+    const stop = () => {
+      void thread.terminate();
+      reject(signal?.reason ?? new Error('hashing was aborted'));
+    };
+    signal?.addEventListener('abort', stop, { once: true });
+
+    thread.on('message', (message: { bytesHashed: number; digest?: string }) => {
+      onProgress(message.bytesHashed);
+      if (message.digest) resolve(message.digest);
+    });
+    thread.once('error', reject);
+    thread.once('exit', () => signal?.removeEventListener('abort', stop));
+  });
 }
 
 export function isMissingFile(error: unknown): boolean {

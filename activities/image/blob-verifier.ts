@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { blobPath, hashFile } from './blob-file.js';
+import { blobPath, hashFileInThread } from './blob-file.js';
 import { SharedWork } from './shared-work.js';
 
 export type BlobHashVerdict = 'byte-exact' | 'converted';
@@ -46,7 +46,7 @@ export class BlobVerifier {
       digest,
       async (workSignal) => {
         const started = performance.now();
-        const sha = await hashFile(
+        const sha = await hashFileInThread(
           path,
           (bytes) => this.bytesHashed.set(digest, bytes),
           workSignal
