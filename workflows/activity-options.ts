@@ -18,11 +18,13 @@ const nonRetryableErrorTypes = [...NON_RETRYABLE_FAILURES];
 // is gone and its temp file removed, a `vm clone` in progress has finished. The SDK documents
 // this as the default, but a call that leaves the option unset is sent as TRY_CANCEL, which
 // would let the workflow end while cocoon still runs; so it is set on every node step.
-const WAIT_FOR_STEP = { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED };
+export const WAIT_FOR_STEP = {
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+};
 
 // Reads of cocoon's small JSON databases and one stat: seconds normally. A minute allows for a
 // host under heavy I/O or a slow sudo; five attempts ride out a briefly busy cocoon lock.
-const QUICK: ActivityOptions = {
+export const QUICK: ActivityOptions = {
   startToCloseTimeout: '1 minute',
   retry: {
     initialInterval: '1 second',

@@ -114,6 +114,16 @@ export class CocoonCli {
     );
   }
 
+  /**
+   * Every snapshot record as `snapshot list` prints it, unparsed: its fields vary between
+   * cocoon versions, so the caller decides what a usable record is.
+   */
+  async listSnapshotItems(): Promise<unknown[]> {
+    const command = ['snapshot', 'list', '--format', 'json'];
+    const { stdout } = await this.run(command);
+    return parseList(stdout, command, NO_SNAPSHOTS, (item) => item);
+  }
+
   /** Every image index entry of both backends. */
   async listImages(): Promise<ImageRecord[]> {
     const command = ['image', 'list', '--format', 'json'];
@@ -222,6 +232,7 @@ export class CocoonCli {
 // when asked for JSON.
 const NO_VMS = 'No VMs found.';
 const NO_IMAGES = 'No images found.';
+const NO_SNAPSHOTS = 'No snapshots found.';
 
 function parseList<T>(
   stdout: string,

@@ -9,9 +9,6 @@ import { parseSnapshotRecord, type SnapshotRecord } from '../cocoon/records.js';
 // need on disk. Only cloud images with a pullable URL count; an OCI base is pulled by digest
 // on demand, and an image imported under a name cannot be pulled at all.
 
-// cocoon prints this line instead of an empty JSON array, even when asked for JSON.
-const NO_SNAPSHOTS = 'No snapshots found.';
-
 export async function readPinnedBases(cocoon: CocoonCli): Promise<PinnedBase[]> {
   const snapshots = await listSnapshots(cocoon);
   const bases = new Map<string, PinnedBase>();
@@ -44,10 +41,7 @@ export async function readPinnedBases(cocoon: CocoonCli): Promise<PinnedBase[]> 
 // cocoon's list format) is read again through `snapshot inspect`, which always has them.
 async function listSnapshots(cocoon: CocoonCli): Promise<SnapshotRecord[]> {
   const command = ['snapshot', 'list', '--format', 'json'];
-  const { stdout } = await cocoon.run(command);
-  if (stdout.trim() === NO_SNAPSHOTS) return [];
-
-  const items = parseArray(stdout, command);
+  const items = await cocoon.listSnapshotItems();
   const records: SnapshotRecord[] = [];
   for (const item of items) {
     try {
@@ -59,23 +53,6 @@ async function listSnapshots(cocoon: CocoonCli): Promise<SnapshotRecord[]> {
     }
   }
   return records;
-}
-
-function parseArray(stdout: string, command: string[]): unknown[] {
-  let items: unknown;
-  try {
-    items = JSON.parse(stdout);
-  } catch {
-    items = undefined;
-  }
-  if (!Array.isArray(items)) {
-    throw new CocoonError(
-      'MalformedOutput',
-      `cocoon ${command.join(' ')} printed neither a JSON array nor ${JSON.stringify(NO_SNAPSHOTS)}`,
-      { command }
-    );
-  }
-  return items;
 }
 
 // The id comes from cocoon's own output, yet it becomes an argv element: it must be a plain
