@@ -36,7 +36,9 @@ export function createWatchActivities() {
       const { client } = context;
       const queue = nodeTaskQueue(input.node);
       const timeoutMs = input.timeoutSeconds * 1000;
-      const checkEveryMs = Math.min(5_000, Math.max(500, timeoutMs / 5));
+      // A look every eighth of the timeout decides within an eighth of it; with hundreds of
+      // clones held on one node, a look every 15 s at most keeps their watches' calls cheap.
+      const checkEveryMs = Math.min(15_000, Math.max(500, timeoutMs / 8));
       let lastSeenAt = Date.now();
 
       for (;;) {
