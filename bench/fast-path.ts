@@ -13,9 +13,11 @@ import { formatMs, summarize, timeMs } from './stats.js';
 
 const WARMUP = 5;
 
-export async function benchFastPath(options: { clones?: number } = {}): Promise<BenchResult> {
+export async function benchFastPath(
+  options: { clones?: number; realCocoon?: string } = {}
+): Promise<BenchResult> {
   const clones = options.clones ?? 40;
-  const fixture = await CloneFixture.start();
+  const fixture = await CloneFixture.start({ realCocoon: options.realCocoon });
   try {
     const node = await fixture.node();
     const image = await fixture.push('bench/fast', 'base-v1');

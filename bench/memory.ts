@@ -12,9 +12,11 @@ import type { BenchResult } from './report.js';
 
 const HOLD_MS = 10 * 60_000;
 
-export async function benchMemory(options: { clones?: number } = {}): Promise<BenchResult> {
+export async function benchMemory(
+  options: { clones?: number; realCocoon?: string } = {}
+): Promise<BenchResult> {
   const clones = options.clones ?? 200;
-  const fixture = await CloneFixture.start();
+  const fixture = await CloneFixture.start({ realCocoon: options.realCocoon });
   let worker: WorkerProcess | undefined;
   let node: SimulatedNode | undefined;
   try {

@@ -12,11 +12,11 @@ import { summarize, timeMs } from './stats.js';
 // fresh nodes, so every side downloads the whole image.
 
 export async function benchPullVerify(
-  options: { mib?: number; repetitions?: number } = {}
+  options: { mib?: number; repetitions?: number; realCocoon?: string } = {}
 ): Promise<BenchResult> {
   const mib = options.mib ?? 1024;
   const repetitions = options.repetitions ?? 3;
-  const fixture = await CloneFixture.start();
+  const fixture = await CloneFixture.start({ realCocoon: options.realCocoon });
   try {
     const image = await makeQcow2Image(mib);
     const { digest } = fixture.registry.pushCloudImage('bench/pull', image);
@@ -103,7 +103,9 @@ export async function benchPullVerify(
       ],
       notes: [
         `${repetitions} repetitions, each on fresh nodes; medians.`,
-        'cocoon here is the cocoon simulator (the real binary cannot be built on this machine), so both the baseline and the workflow pull with the same code; the ratio is what the workflow adds around it.',
+        options.realCocoon === undefined
+          ? 'cocoon here is the simulator (set COCOON_BIN to a real cocoon binary to pull with it), so both the baseline and the workflow pull with the same code; the ratio is what the workflow adds around it.'
+          : 'The real cocoon binary does the pull on both sides (COCOON_BIN); the ratio is what the workflow adds around it.',
       ],
     };
   } finally {

@@ -15,13 +15,15 @@ export interface ThroughputOptions {
   nodes?: number;
   /** Clones in flight at once, over all nodes, on both sides. */
   inFlight?: number;
+  /** A real cocoon binary for image and snapshot commands (bench/real-cocoon.ts). */
+  realCocoon?: string;
 }
 
 export async function benchThroughput(options: ThroughputOptions = {}): Promise<BenchResult> {
   const clones = options.clones ?? 500;
   const nodeCount = options.nodes ?? 8;
   const inFlight = options.inFlight ?? 16;
-  const fixture = await CloneFixture.start();
+  const fixture = await CloneFixture.start({ realCocoon: options.realCocoon });
   try {
     const image = await fixture.push('bench/throughput', 'base-v1');
     const nodes: SimulatedNode[] = [];

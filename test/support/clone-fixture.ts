@@ -17,15 +17,24 @@ export class CloneFixture {
   private constructor(
     readonly env: TestWorkflowEnvironment,
     readonly registry: EpochRegistry,
-    readonly client: CloneClient
+    readonly client: CloneClient,
+    private readonly realCocoon?: string
   ) {}
 
-  /** `ui` serves the dev server's Web UI too, on `uiPort` if given. */
-  static async start(server: { ui?: boolean; uiPort?: number } = {}): Promise<CloneFixture> {
+  /**
+   * `ui` serves the dev server's Web UI too, on `uiPort` if given. `realCocoon`, a real cocoon
+   * binary, runs every node's image and snapshot commands (see SimulatedNode.create); it
+   * defaults to COCOON_BIN, so the clone tests can be run against a real cocoon where one is
+   * built.
+   */
+  static async start(
+    options: { ui?: boolean; uiPort?: number; realCocoon?: string } = {}
+  ): Promise<CloneFixture> {
     quietTemporalLogs();
-    const env = await startTemporalDevServer(server);
+    const env = await startTemporalDevServer({ ui: options.ui, uiPort: options.uiPort });
     const registry = await EpochRegistry.start();
-    return new CloneFixture(env, registry, new CloneClient(env.client));
+    const realCocoon = options.realCocoon ?? (process.env.COCOON_BIN || undefined);
+    return new CloneFixture(env, registry, new CloneClient(env.client), realCocoon);
   }
 
   /** A fresh node with its own cocoon root and a running worker. */
@@ -42,6 +51,7 @@ export class CloneFixture {
     const node = await SimulatedNode.create(`node-${this.nodeCount}-${process.pid}`, {
       registries: options.registries ?? [`${this.registry.url}/`],
       simulatorEnv: options.simulatorEnv,
+      realCocoon: this.realCocoon,
       pullStallSeconds: options.pullStallSeconds,
       metricsAddress: options.metricsAddress,
     });

@@ -27,12 +27,17 @@ export class SimulatedNode {
   /**
    * `simulatorEnv` is baked into the node's cocoon binary, so every cocoon command on this node
    * sees it, whoever runs it (e.g. COCOON_SIM_CLONE_DELAY_MS for a slow `vm clone`).
+   *
+   * `realCocoon`, the path of a real cocoon binary, takes the `image` and `snapshot` commands
+   * away from the simulator: those need no hypervisor, so the real binary pulls, indexes and
+   * imports, and the simulator only runs the VMs, on the on-disk state the real one wrote.
    */
   static async create(
     name: string,
     options: {
       registries: string[];
       simulatorEnv?: Record<string, string>;
+      realCocoon?: string;
       pullStallSeconds?: number;
       metricsAddress?: string;
     }
@@ -40,15 +45,7 @@ export class SimulatedNode {
     const dir = await mkdtemp(join(tmpdir(), `cocoon-flow-${name}-`));
     const commandLog = join(dir, 'cocoon-commands.log');
     const binary = join(dir, 'cocoon');
-
-    // A wrapper that logs each argv line, so tests can prove which cocoon commands ran.
-    const exports = Object.entries(options.simulatorEnv ?? {})
-      .map(([key, value]) => `export ${key}='${value}'\n`)
-      .join('');
-    await writeFile(
-      binary,
-      `#!/usr/bin/env bash\n${exports}printf '%s\\n' "$*" >> '${commandLog}'\nexec '${SIMULATOR_PATH}' "$@"\n`
-    );
+    await writeFile(binary, cocoonWrapper(commandLog, options.simulatorEnv, options.realCocoon));
     await chmod(binary, 0o755);
 
     const cocoonSettings = {
@@ -169,4 +166,40 @@ export class SimulatedNode {
       for (const vm of vms) await this.cocoonRun(['vm', 'rm', '--force', vm.id]);
     }
   }
+}
+
+/**
+ * The node's `cocoon` executable: a bash wrapper that logs each argv line (so tests can prove
+ * which cocoon commands ran), then runs the simulator, or the real binary for the commands it
+ * was given.
+ */
+function cocoonWrapper(
+  commandLog: string,
+  simulatorEnv: Record<string, string> = {},
+  realCocoon?: string
+): string {
+  const exports = Object.entries(simulatorEnv)
+    .map(([key, value]) => `export ${key}='${value}'\n`)
+    .join('');
+  const log = `printf '%s\\n' "$*" >> '${commandLog}'\n`;
+  if (realCocoon === undefined)
+    return `#!/usr/bin/env bash\n${exports}${log}exec '${SIMULATOR_PATH}' "$@"\n`;
+
+  // The first word that is neither a global flag nor a global flag's value is the command.
+  const route = `command=
+skip=
+for arg in "$@"; do
+  if [ -n "$skip" ]; then skip=; continue; fi
+  case "$arg" in
+    --root-dir|--run-dir|--config|--log-dir|--log-level|--dns|--cni-bin-dir|--cni-conf-dir) skip=1 ;;
+    -*) ;;
+    *) command=$arg; break ;;
+  esac
+done
+case "$command" in
+  image|snapshot) exec '${realCocoon}' "$@" ;;
+  *) exec '${SIMULATOR_PATH}' "$@" ;;
+esac
+`;
+  return `#!/usr/bin/env bash\n${exports}${log}${route}`;
 }
