@@ -1,11 +1,12 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
 import { CloneCancelledError, CloneFailedError } from '../../client/clone-errors.js';
-import { blobPath } from '../../activities/image/blob-file.js';
-import { isBlobPresent } from '../../activities/image/blob-file.js';
+import { blobPath, isBlobPresent } from '../../activities/image/blob-file.js';
 import { CloneFixture } from '../support/clone-fixture.js';
 import { WorkerProcess } from '../support/worker-process.js';
-import { SCENARIOS, type Scenario } from './scenarios.js';
+import type { SimulatedNode } from '../support/simulated-node.js';
+import { SCENARIOS, type Expected, type RunContext, type Scenario } from './scenarios.js';
 
 // `npm run faults`: runs every fault scenario against a real dev server, registry and worker,
 // and prints one table row per scenario. A row with an unexpected outcome or any leak is a bug;
@@ -14,6 +15,8 @@ import { SCENARIOS, type Scenario } from './scenarios.js';
 interface Row {
   scenario: string;
   runs: number;
+  /** Clones started over all runs; a duplicate start counts each caller. */
+  clones: number;
   completed: number;
   expectedFailures: number;
   unexpected: string[];
@@ -45,6 +48,7 @@ async function runScenario(scenario: Scenario): Promise<Row> {
   const row: Row = {
     scenario: scenario.name,
     runs: scenario.runs,
+    clones: scenario.runs * (scenario.clones ?? 1),
     completed: 0,
     expectedFailures: 0,
     unexpected: [],
@@ -76,48 +80,89 @@ async function runScenario(scenario: Scenario): Promise<Row> {
         await worker?.stop('SIGKILL');
         worker = await WorkerProcess.start(node, temporal);
       },
+      vmName: (index: number) => `${slug.slice(0, 40)}-${run}-${scenario.sameRequest ? 0 : index}`,
       workerHasOpen: async (path: string) => (await worker?.hasOpen(path)) === true,
+      workerLogCount: (message: string) => worker?.countLogs(message) ?? 0,
     };
-    const completedBefore = row.completed;
-    const { snapshot, pinnedDigest } = await scenario.prepare(context);
-    const handle = await fixture.client.start({
-      node: node.name,
-      vmName: `${slug.slice(0, 40)}-${run}`,
-      snapshot,
-    });
-    await scenario.during?.(context, handle);
-
+    const prepared = await scenario.prepare(context);
     try {
-      const vm = await fixture.client.result(handle);
-      // A VM must never run on anything but the pinned digest.
-      const onPinned =
-        vm.config.image_digest === pinnedDigest &&
-        (await isBlobPresent(blobPath(node.settings.cocoon.rootDir, pinnedDigest)));
-      if (scenario.expect === 'completed' && onPinned) row.completed += 1;
-      else row.unexpected.push(onPinned ? 'completed' : `completed on ${vm.config.image_digest}`);
-    } catch (error) {
-      const outcome =
-        error instanceof CloneCancelledError
-          ? 'cancelled'
-          : error instanceof CloneFailedError
-            ? error.type
-            : String(error);
-      if (outcome === scenario.expect) row.expectedFailures += 1;
-      else row.unexpected.push(outcome);
+      const vmsBefore = (await node.cocoon.listVms()).length;
+      const handles = await startClones(scenario, context, prepared.snapshot);
+      await scenario.during?.(context, handles[0] as WorkflowHandle, handles);
+
+      const madeVms = new Set<string>();
+      for (const [index, handle] of handles.entries()) {
+        const expected = expectedOutcome(scenario, index);
+        const outcome = await outcomeOf(handle, node, prepared.pinnedDigest);
+        if (outcome.vmId !== undefined) madeVms.add(outcome.vmId);
+        if (outcome.kind !== expected) row.unexpected.push(outcome.kind);
+        else if (expected === 'completed') row.completed += 1;
+        else row.expectedFailures += 1;
+      }
+      // Callers of one request all get the one VM it made.
+      if (scenario.sameRequest && madeVms.size > 1) {
+        row.unexpected.push(`${madeVms.size} different VMs for one request`);
+      }
+      row.unexpected.push(...((await prepared.check?.()) ?? []));
+
+      await worker?.stop('SIGTERM');
+
+      // Whatever this run left behind, beyond the VMs its clones made.
+      row.vmsLeaked += (await node.cocoon.listVms()).length - vmsBefore - madeVms.size;
+      row.filesLeaked += await ownFiles(node.settings.ledgerDir);
+      row.cocoonTempFiles += (await node.tempFiles()).length;
+      row.orphanProcesses += (await node.cocoonProcesses()).length;
+    } finally {
+      await prepared.cleanup?.();
     }
-
-    await worker?.stop('SIGTERM');
-
-    // Whatever this run left behind, beyond the VM of a clone that completed.
-    const completedHere = row.completed - completedBefore;
-    row.vmsLeaked += (await node.cocoon.listVms()).length - completedHere;
-    row.filesLeaked += await ownFiles(node.settings.ledgerDir);
-    row.cocoonTempFiles += (await node.tempFiles()).length;
-    row.orphanProcesses += (await node.cocoonProcesses()).length;
   }
 
   row.seconds = Math.round((Date.now() - started) / 100) / 10;
   return row;
+}
+
+// Every clone of the run at once, so that they meet on the node as concurrent clones do.
+function startClones(
+  scenario: Scenario,
+  context: RunContext,
+  snapshot: string
+): Promise<WorkflowHandle[]> {
+  const count = scenario.clones ?? 1;
+  return Promise.all(
+    Array.from({ length: count }, (_, index) =>
+      fixture.client.start({ node: context.node.name, vmName: context.vmName(index), snapshot })
+    )
+  );
+}
+
+function expectedOutcome(scenario: Scenario, index: number): Expected {
+  const { expect } = scenario;
+  if (!Array.isArray(expect)) return expect;
+  const expected = expect[index];
+  if (expected === undefined) throw new Error(`${scenario.name}: no outcome for clone ${index}`);
+  return expected;
+}
+
+/** How one clone ended; a VM that is not on the pinned, present blob counts as a wrong end. */
+async function outcomeOf(
+  handle: WorkflowHandle,
+  node: SimulatedNode,
+  pinnedDigest: string
+): Promise<{ kind: string; vmId?: string }> {
+  try {
+    const vm = await fixture.client.result(handle);
+    const onPinned =
+      vm.config.image_digest === pinnedDigest &&
+      (await isBlobPresent(blobPath(node.settings.cocoon.rootDir, pinnedDigest)));
+    return {
+      kind: onPinned ? 'completed' : `completed on ${vm.config.image_digest}`,
+      vmId: vm.id,
+    };
+  } catch (error) {
+    if (error instanceof CloneCancelledError) return { kind: 'cancelled' };
+    if (error instanceof CloneFailedError) return { kind: error.type };
+    return { kind: String(error) };
+  }
 }
 
 // cocoon-flow's own working files: the output files of `vm clone` runs under the ledger.
@@ -137,6 +182,7 @@ function printTable(table: Row[]): void {
   const header = [
     'scenario',
     'runs',
+    'clones',
     'completed',
     'failed as expected',
     'unexpected',
@@ -149,6 +195,7 @@ function printTable(table: Row[]): void {
   const lines = table.map((row) => [
     row.scenario,
     String(row.runs),
+    String(row.clones),
     String(row.completed),
     String(row.expectedFailures),
     row.unexpected.length === 0 ? '0' : row.unexpected.join(', '),

@@ -1,5 +1,6 @@
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import type { WorkflowHandle } from '@temporalio/client';
+import { execa } from 'execa';
 import { blobPath } from '../../activities/image/blob-file.js';
 import { FailureType } from '../../common/failures.js';
 import { cloneStatusQuery } from '../../common/status.js';
@@ -18,23 +19,44 @@ export interface RunContext {
   /** A repo of this run's own, so faults and stats never mix between runs. */
   repo: string;
   run: number;
+  /** The VM name of the run's clone number `index` (all of them, for a duplicate start). */
+  vmName(index: number): string;
   /** For scenarios with a worker process: SIGKILLs it and starts a new one. */
   killAndRestartWorker(): Promise<void>;
   /** For scenarios with a worker process: whether it has `path` open. */
   workerHasOpen(path: string): Promise<boolean>;
+  /** For scenarios with a worker process: how many times it logged `message`. */
+  workerLogCount(message: string): number;
+}
+
+export interface PreparedRun {
+  snapshot: string;
+  pinnedDigest: string;
+  /** What else must hold once every clone has ended; each string is a broken promise. */
+  check?(): Promise<string[]>;
+  /** Undoes what the preparation did outside the node's files (a mount). */
+  cleanup?(): Promise<void>;
 }
 
 export interface Scenario {
   name: string;
   runs: number;
-  expect: Expected;
+  /** How each clone of a run must end: one outcome for all, or one per clone. */
+  expect: Expected | Expected[];
+  /** Clones started at once in each run; 1 unless given. */
+  clones?: number;
+  /** Every clone of a run is the same request started again: one workflow, one VM. */
+  sameRequest?: boolean;
   node?: { simulatorEnv?: Record<string, string>; pullStallSeconds?: number };
   /** Serve the node with a `cocoon-flow worker` process instead of an in-process worker. */
   workerProcess?: boolean;
   /** Pushes the image, imports the snapshot, injects the fault; returns the snapshot name. */
-  prepare(context: RunContext): Promise<{ snapshot: string; pinnedDigest: string }>;
-  /** Acts on the running clone (cancels it, removes a file) before it is awaited. */
-  during?(context: RunContext, handle: WorkflowHandle): Promise<void>;
+  prepare(context: RunContext): Promise<PreparedRun>;
+  /**
+   * Acts on the running clones (cancels one, removes a file) before they are awaited: `first`
+   * is the run's first clone, `all` every clone it started.
+   */
+  during?(context: RunContext, first: WorkflowHandle, all: WorkflowHandle[]): Promise<void>;
 }
 
 async function pinned(context: RunContext, image: 'base-v1' | 'base-v2' = 'base-v2') {
@@ -248,4 +270,121 @@ export const SCENARIOS: Scenario[] = [
       await context.killAndRestartWorker();
     },
   },
+  {
+    name: 'node without disk room for the image',
+    runs: 1,
+    expect: FailureType.DiskFull,
+    async prepare(context) {
+      // A 256 KiB filesystem as cocoon's root: the 448 KiB image cannot fit.
+      const rootDir = context.node.settings.cocoon.rootDir;
+      await mkdir(rootDir, { recursive: true });
+      const mounted = await execa('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', rootDir], {
+        reject: false,
+      });
+      if (mounted.failed) {
+        throw new Error(`mounting a small tmpfs needs root: ${mounted.stderr}`);
+      }
+      const image = await pinned(context);
+      return {
+        ...image,
+        check: async () =>
+          downloads(context) === 0 ? [] : ['downloaded although the disk had no room'],
+        cleanup: async () => {
+          await execa('umount', [rootDir], { reject: false });
+        },
+      };
+    },
+  },
+  {
+    name: 'many clones need one missing image, one cancelled',
+    runs: 1,
+    clones: 5,
+    expect: ['cancelled', 'completed', 'completed', 'completed', 'completed'],
+    workerProcess: true,
+    async prepare(context) {
+      const image = await pinned(context);
+      // About two seconds of download, so every clone arrives while it is in flight.
+      fault(context, { kind: 'slow', bytesPerSecond: 200_000 });
+      return {
+        ...image,
+        check: async () => {
+          const broken: string[] = [];
+          if (downloads(context) !== 1) broken.push(`${downloads(context)} downloads, not 1`);
+          const hashes = context.workerLogCount('Hashed base image blob');
+          if (hashes !== 1) broken.push(`${hashes} hashes, not 1`);
+          return broken;
+        },
+      };
+    },
+    async during(context, first, all) {
+      await waitFor(async () => {
+        const statuses = await Promise.all(all.map((handle) => handle.query(cloneStatusQuery)));
+        return statuses.every((status) => status.step === 'pull');
+      }, 'every clone to wait on the pull');
+      await first.cancel();
+    },
+  },
+  {
+    name: 'the same request started five times at once',
+    runs: 1,
+    clones: 5,
+    sameRequest: true,
+    expect: 'completed',
+    prepare: (context) => pinned(context),
+  },
+  {
+    name: 'VM name taken by someone else',
+    runs: 1,
+    expect: FailureType.VmNameTaken,
+    async prepare(context) {
+      const image = await pinned(context);
+      await context.node.cocoonRun(['image', 'pull', image.url]);
+      const vmName = context.vmName(0);
+      const made = await context.node.cocoonRun(['vm', 'clone', '--name', vmName, image.snapshot]);
+      if (made.exitCode !== 0) throw new Error(`could not make the other VM: ${made.stderr}`);
+      const theirs = await context.node.cocoon.inspectVm(vmName);
+      return {
+        ...image,
+        check: async () => {
+          const after = await context.node.cocoon.inspectVm(vmName);
+          return after !== undefined && after.id === theirs?.id ? [] : ['the other VM was touched'];
+        },
+      };
+    },
+  },
+  {
+    name: "vm clone SIGKILLed, leaving a placeholder of this clone's",
+    runs: 1,
+    expect: 'completed',
+    node: { simulatorEnv: { COCOON_SIM_CLONE_DELAY_MS: '2000' } },
+    async prepare(context) {
+      const image = await pinned(context);
+      return {
+        ...image,
+        check: async () =>
+          (await context.node.commands()).some((line) =>
+            line.endsWith(`vm rm --force ${context.vmName(0)}`)
+          )
+            ? []
+            : ['the placeholder was not removed before the clone went on'],
+      };
+    },
+    async during(context) {
+      let pid: number | undefined;
+      await waitFor(async () => {
+        const running = (await context.node.cocoonProcesses()).find((line) =>
+          line.includes(`--name ${context.vmName(0)}`)
+        );
+        pid = running === undefined ? undefined : Number(running.split(' ')[0]);
+        return pid !== undefined;
+      }, 'vm clone to start');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Killed outright, cocoon rolls nothing back: its `creating` record keeps the name.
+      process.kill(pid as number, 'SIGKILL');
+    },
+  },
 ];
+
+function downloads(context: RunContext): number {
+  return context.fixture.registry.requestCount({ route: 'download', repo: context.repo });
+}
