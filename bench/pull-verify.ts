@@ -15,7 +15,7 @@ export async function benchPullVerify(
   options: { mib?: number; repetitions?: number; realCocoon?: string } = {}
 ): Promise<BenchResult> {
   const mib = options.mib ?? 1024;
-  const repetitions = options.repetitions ?? 3;
+  const repetitions = options.repetitions ?? 5;
   const fixture = await CloneFixture.start({ realCocoon: options.realCocoon });
   try {
     const image = await makeQcow2Image(mib);
@@ -29,41 +29,57 @@ export async function benchPullVerify(
     const verifyStepMs: number[] = [];
     const opensslHashMs: number[] = [];
     for (let rep = 0; rep < repetitions; rep++) {
-      // The workflow: a clone on a node without the blob; its pull and verify steps, timed by
-      // the workflow itself.
       const node = await fixture.node();
       await node.importSnapshot('pull-hot', { image: url, digest });
-      const handle = await fixture.client.start({
-        node: node.name,
-        vmName: `pull-${rep}`,
-        snapshot: 'pull-hot',
-      });
-      await fixture.client.result(handle);
-      const status = await handle.query(cloneStatusQuery);
-      workflowMs.push(pullAndVerifyMs(status));
-      verifyStepMs.push(stepMs(status, 'verify'));
+      const bare = await fixture.node({ worker: false });
+
+      // The workflow: a clone on a node without the blob; its pull and verify steps, timed by
+      // the workflow itself.
+      const viaWorkflow = async () => {
+        const handle = await fixture.client.start({
+          node: node.name,
+          vmName: `pull-${rep}`,
+          snapshot: 'pull-hot',
+        });
+        await fixture.client.result(handle);
+        const status = await handle.query(cloneStatusQuery);
+        workflowMs.push(pullAndVerifyMs(status));
+        verifyStepMs.push(stepMs(status, 'verify'));
+      };
 
       // The baseline: the same pull by hand, then openssl over the blob.
-      const bare = await fixture.node({ worker: false });
-      directMs.push(
-        await timeMs(async () => {
-          await bare.cocoonRun(['image', 'pull', '--force', url]);
-          await execa('openssl', [
-            'dgst',
-            '-sha256',
-            blobPath(bare.settings.cocoon.rootDir, digest),
-          ]);
-        })
-      );
+      const direct = async () => {
+        directMs.push(
+          await timeMs(async () => {
+            await bare.cocoonRun(['image', 'pull', '--force', url]);
+            await execa('openssl', [
+              'dgst',
+              '-sha256',
+              blobPath(bare.settings.cocoon.rootDir, digest),
+            ]);
+          })
+        );
+      };
 
       // The floor: the bytes over HTTP into a file, then openssl.
-      const file = `${bare.settings.cocoon.rootDir}/curl-${rep}.qcow2`;
-      floorMs.push(
-        await timeMs(async () => {
-          await execa('curl', ['-sS', '-o', file, url]);
-          await execa('openssl', ['dgst', '-sha256', file]);
-        })
-      );
+      const floor = async () => {
+        const file = `${bare.settings.cocoon.rootDir}/curl-${rep}.qcow2`;
+        floorMs.push(
+          await timeMs(async () => {
+            await execa('curl', ['-sS', '--create-dirs', '-o', file, url]);
+            await execa('openssl', ['dgst', '-sha256', file]);
+          })
+        );
+      };
+
+      // cocoon fsyncs the whole download, so a side that ran right after another 1 GiB write
+      // waits for that write-back too: every side starts on a flushed disk, and the order
+      // rotates between repetitions.
+      const sides = [viaWorkflow, direct, floor];
+      for (let i = 0; i < sides.length; i++) {
+        await execa('sync');
+        await (sides[(rep + i) % sides.length] as () => Promise<void>)();
+      }
 
       // Hashing alone, on the same file, warm in the page cache for both: the verify step's
       // code against openssl.
@@ -102,7 +118,7 @@ export async function benchPullVerify(
         ],
       ],
       notes: [
-        `${repetitions} repetitions, each on fresh nodes; medians.`,
+        `${repetitions} repetitions, each on fresh nodes, each side after a sync and in rotating order; medians.`,
         options.realCocoon === undefined
           ? 'cocoon here is the simulator (set COCOON_BIN to a real cocoon binary to pull with it), so both the baseline and the workflow pull with the same code; the ratio is what the workflow adds around it.'
           : 'The real cocoon binary does the pull on both sides (COCOON_BIN); the ratio is what the workflow adds around it.',
