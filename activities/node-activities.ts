@@ -117,7 +117,10 @@ export function createNodeActivities(deps: NodeActivityDeps) {
 
       const stopBeating = heartbeatWhile(() => ({ url, ...puller.progressOf(url) }));
       try {
-        await puller.pull(url, what, Context.current().cancellationSignal);
+        // When the workflow scheduled this step, which it did on finding the blob missing (the
+        // server's clock; nodes and server are expected to keep time with NTP).
+        const { cancellationSignal, info } = Context.current();
+        await puller.pull(url, what, cancellationSignal, info.scheduledTimestampMs);
       } catch (error) {
         throw cancelledOr(toFailure(error, what));
       } finally {

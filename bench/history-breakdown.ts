@@ -7,6 +7,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 export interface TimeBreakdown {
   workflowTasks: number;
   workflowTaskMs: number;
+  activities: number;
   activityDispatchMs: number;
   activityRunMs: Record<string, number>;
   totalMs: number;
@@ -23,6 +24,7 @@ export async function timeBreakdown(handle: WorkflowHandle): Promise<TimeBreakdo
   const breakdown: TimeBreakdown = {
     workflowTasks: 0,
     workflowTaskMs: 0,
+    activities: 0,
     activityDispatchMs: 0,
     activityRunMs: {},
     totalMs: millis(events.at(-1)) - millis(events[0]),
@@ -30,7 +32,10 @@ export async function timeBreakdown(handle: WorkflowHandle): Promise<TimeBreakdo
 
   for (const event of events) {
     const scheduled = event.activityTaskScheduledEventAttributes;
-    if (scheduled) names.set(String(event.eventId), scheduled.activityType?.name ?? '?');
+    if (scheduled) {
+      breakdown.activities += 1;
+      names.set(String(event.eventId), scheduled.activityType?.name ?? '?');
+    }
 
     const started = event.activityTaskStartedEventAttributes;
     if (started) {

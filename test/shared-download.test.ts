@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { CocoonCli } from '../activities/cocoon/cocoon-cli.js';
+import { createNodeActivities } from '../activities/node-activities.js';
 import { CloneCancelledError } from '../client/clone-errors.js';
 import { cloneStatusQuery } from '../common/status.js';
 import { CloneFixture } from './support/clone-fixture.js';
@@ -85,5 +88,31 @@ describe('clones that need the same missing image at once', () => {
 
     assert.equal(vm.state, 'running');
     assert.equal(fixture.registry.requestCount({ route: 'download', repo: 'shared/base' }), 1);
+  });
+
+  test('a clone that asked before the shared download ended, but reaches its pull after, is not downloaded for again', async () => {
+    const repo = 'shared/late';
+    const image = await fixture.push(repo, 'base-v2');
+    const activities = createNodeActivities({
+      node: node.name,
+      cocoon: new CocoonCli(node.settings.cocoon),
+      registries: node.settings.registries,
+      ledgerDir: node.settings.ledgerDir,
+      pullStallSeconds: 60,
+    });
+    const pullScheduledAt = async (scheduledTimestampMs: number) =>
+      new MockActivityEnvironment({ scheduledTimestampMs }).run(activities.pullCloudImage, {
+        url: image.url,
+      });
+    fixture.registry.resetStats();
+
+    const askedBeforeItEnded = Date.now();
+    await pullScheduledAt(askedBeforeItEnded);
+    await pullScheduledAt(askedBeforeItEnded);
+    assert.equal(fixture.registry.requestCount({ route: 'download', repo }), 1);
+
+    // Asked after that download ended: a force pull must fetch what the registry serves now.
+    await pullScheduledAt(Date.now() + 1);
+    assert.equal(fixture.registry.requestCount({ route: 'download', repo }), 2);
   });
 });

@@ -26,6 +26,8 @@ export interface PullProgress {
 export class CloudImagePuller {
   private readonly pulls = new SharedWork<void>();
   private readonly progress = new Map<string, PullProgress>();
+  // When the last successful download of each URL ended, on this worker's clock.
+  private readonly lastDownloadEnded = new Map<string, number>();
 
   constructor(
     private readonly options: {
@@ -37,8 +39,31 @@ export class CloudImagePuller {
     }
   ) {}
 
-  /** Pulls `url`, or joins its pull in flight; `waiterSignal` is this caller's cancellation. */
-  async pull(url: string, what: string, waiterSignal: AbortSignal): Promise<void> {
+  /**
+   * Pulls `url`, or joins its pull in flight; `waiterSignal` is this caller's cancellation.
+   * `neededSinceMs` is when the caller found the image missing: a download of the URL that
+   * ended after that is as fresh as one it would start itself, so it is not downloaded again.
+   * Without it, a clone of a burst that reaches its pull just after the shared download ended
+   * would download the whole image a second time.
+   */
+  async pull(
+    url: string,
+    what: string,
+    waiterSignal: AbortSignal,
+    neededSinceMs?: number
+  ): Promise<void> {
+    const ended = this.lastDownloadEnded.get(url);
+    const freshEnough =
+      ended !== undefined && neededSinceMs !== undefined && ended >= neededSinceMs;
+    if (freshEnough && this.pulls.waitersOf(url) === 0) {
+      log.info('Base image was downloaded after this clone asked for it; not pulling again', {
+        url,
+        node: this.options.node,
+        downloadEndedAt: new Date(ended).toISOString(),
+      });
+      return;
+    }
+
     log.info('Force-pulling base image', {
       url,
       node: this.options.node,
@@ -73,6 +98,7 @@ export class CloudImagePuller {
     try {
       await cocoon.pullImage(url, true, { signal: AbortSignal.any([signal, stalled.signal]) });
       outcome = 'ok';
+      this.lastDownloadEnded.set(url, Date.now());
     } catch (error) {
       if (signal.aborted) outcome = 'cancelled';
       if (!stalled.signal.aborted || signal.aborted) throw error;
