@@ -20,9 +20,13 @@ export async function benchFastPath(
 ): Promise<BenchResult> {
   const clones = options.clones ?? 40;
   const fixture = await CloneFixture.start({ realCocoon: options.realCocoon });
-  let floor: OrchestrationFloor | undefined;
+  const floor = await OrchestrationFloor.start(fixture.env.client, fixture.env.address).catch(
+    async (error: unknown) => {
+      await fixture.stop();
+      throw error;
+    }
+  );
   try {
-    floor = await OrchestrationFloor.start(fixture.env.client, fixture.env.address);
     const node = await fixture.node();
     const image = await fixture.push('bench/fast', 'base-v1');
     await node.cocoonRun(['image', 'pull', image.url]);
@@ -47,7 +51,7 @@ export async function benchFastPath(
       const direct = await timeMs(() =>
         runDirectly(node.settings.cocoon.binary, commands, 'fast-probe', `direct-${i}`)
       );
-      const empty = await timeMs(() => (floor as OrchestrationFloor).run(steps));
+      const empty = await timeMs(() => floor.run(steps));
       if (i < WARMUP) continue;
       workflowMs.push(viaWorkflow);
       directMs.push(direct);
@@ -86,7 +90,7 @@ export async function benchFastPath(
       ],
     };
   } finally {
-    await floor?.stop();
+    await floor.stop();
     await fixture.stop();
   }
 }

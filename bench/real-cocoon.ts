@@ -7,7 +7,7 @@ import { execa } from 'execa';
 
 export interface RealCocoon {
   path: string;
-  /** The first line `cocoon version` prints, for the report. */
+  /** The version `cocoon version` prints on its first line, for the report. */
   version: string;
 }
 
@@ -27,7 +27,9 @@ export async function realCocoonFromEnv(
       `COCOON_BIN=${path} does not run \`version\` (${result.shortMessage}); point it at a cocoon binary, or unset it to benchmark with the simulator`
     );
   }
-  const version = result.stdout.split('\n')[0]?.trim() || 'unknown version';
+  // The first line reads `Version:        v0.3.8`.
+  const firstLine = result.stdout.split('\n')[0] ?? '';
+  const version = firstLine.replace(/^Version:\s*/, '').trim() || 'unknown version';
   return { path, version };
 }
 
