@@ -1,14 +1,11 @@
 import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { FleetDiscoveryActivities } from '../activities/fleet/fleet-discovery.js';
 import type { FleetNodeActivities } from '../activities/fleet/fleet-node-activities.js';
-import { NON_RETRYABLE_FAILURES } from '../common/failures.js';
 import { CLONE_WORKFLOW_QUEUE, nodeTaskQueue } from '../common/names.js';
 import { QUICK, WAIT_FOR_STEP } from './activity-options.js';
 
 // Timeouts and retries of the activities only the fleet workflows use. The pull and the
 // verify they share with the clone keep the clone's profiles (activity-options.ts).
-
-const nonRetryableErrorTypes = [...NON_RETRYABLE_FAILURES];
 
 // Reads of cocoon's index and snapshot list cost what the clone's quick steps cost, and wait
 // for their step to stop when cancelled, as every node step does.
@@ -16,16 +13,7 @@ const NODE_READ: ActivityOptions = { ...WAIT_FOR_STEP, ...QUICK };
 
 // One query to the discovery workflow. A few attempts cover a worker restarting while it
 // holds the query; after that the fleet run fails at once rather than act on a guessed fleet.
-const DISCOVERY: ActivityOptions = {
-  startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '10 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes,
-  },
-};
+const DISCOVERY: ActivityOptions = { ...QUICK, startToCloseTimeout: '30 seconds' };
 
 /** The fleet's reads of one node's cocoon, on that node's queue. */
 export function fleetNodeActivities(node: string) {
