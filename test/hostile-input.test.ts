@@ -2,8 +2,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
-import { CocoonCli } from '../activities/cocoon/cocoon-cli.js';
-import { createNodeActivities } from '../activities/node-activities.js';
 import { CloneFailedError, InvalidCloneRequestError } from '../client/clone-errors.js';
 import { FailureType } from '../common/failures.js';
 import { CLONE_WORKFLOW_QUEUE, CLONE_WORKFLOW_TYPE } from '../common/names.js';
@@ -132,14 +130,7 @@ describe(`${HOSTILE.length} hostile requests`, () => {
 });
 
 describe('the activities', () => {
-  const activities = () =>
-    createNodeActivities({
-      node: node.name,
-      cocoon: new CocoonCli(node.settings.cocoon),
-      registries: [`${fixture.registry.url}/dl/`],
-      ledgerDir: node.settings.ledgerDir,
-      pullStallSeconds: 60,
-    });
+  const activities = () => node.activities({ registries: [`${fixture.registry.url}/dl/`] });
 
   async function refusal(run: () => Promise<unknown>): Promise<string | undefined> {
     const error = await run().then(

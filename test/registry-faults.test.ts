@@ -4,13 +4,10 @@ import { mkdir } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
-import { CocoonCli } from '../activities/cocoon/cocoon-cli.js';
-import { createNodeActivities } from '../activities/node-activities.js';
 import { CloneFailedError } from '../client/clone-errors.js';
 import { FailureType } from '../common/failures.js';
 import { cloneStatusQuery } from '../common/status.js';
 import { CloneFixture } from './support/clone-fixture.js';
-import type { SimulatedNode } from './support/simulated-node.js';
 
 // Registry faults a pull must survive, or end in a typed image-layer error within a bounded
 // time, never restoring a VM on anything but the pinned digest.
@@ -42,7 +39,7 @@ describe('a download that stops growing', () => {
       { route: 'download', repo },
       { kind: 'stall', afterBytes: 100_000 }
     );
-    const activities = nodeActivitiesOf(node, 2);
+    const activities = node.activities({ pullStallSeconds: 2 });
     const started = Date.now();
 
     const error = await new MockActivityEnvironment()
@@ -127,13 +124,3 @@ describe('damaged downloads', () => {
     assert.equal(status.pullAttempts, 2);
   });
 });
-
-function nodeActivitiesOf(node: SimulatedNode, pullStallSeconds: number) {
-  return createNodeActivities({
-    node: node.name,
-    cocoon: new CocoonCli(node.settings.cocoon),
-    registries: node.settings.registries,
-    ledgerDir: node.settings.ledgerDir,
-    pullStallSeconds,
-  });
-}

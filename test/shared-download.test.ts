@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { CocoonCli } from '../activities/cocoon/cocoon-cli.js';
-import { createNodeActivities } from '../activities/node-activities.js';
 import { CloneCancelledError } from '../client/clone-errors.js';
 import { cloneStatusQuery } from '../common/status.js';
 import { CloneFixture } from './support/clone-fixture.js';
@@ -93,13 +91,7 @@ describe('clones that need the same missing image at once', () => {
   test('a clone that asked before the shared download ended, but reaches its pull after, is not downloaded for again', async () => {
     const repo = 'shared/late';
     const image = await fixture.push(repo, 'base-v2');
-    const activities = createNodeActivities({
-      node: node.name,
-      cocoon: new CocoonCli(node.settings.cocoon),
-      registries: node.settings.registries,
-      ledgerDir: node.settings.ledgerDir,
-      pullStallSeconds: 60,
-    });
+    const activities = node.activities();
     const pullScheduledAt = async (scheduledTimestampMs: number) =>
       new MockActivityEnvironment({ scheduledTimestampMs }).run(activities.pullCloudImage, {
         url: image.url,

@@ -3,6 +3,7 @@ import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CocoonCli } from '../../activities/cocoon/cocoon-cli.js';
+import { createNodeActivities } from '../../activities/node-activities.js';
 import { DEFAULTS, type FlowSettings } from '../../common/config/settings.js';
 import { createNodeWorker, type NodeWorker } from '../../worker/node-worker.js';
 import { SIMULATOR_PATH } from '../cocoon-sim/paths.js';
@@ -78,6 +79,20 @@ export class SimulatedNode {
     this.worker?.shutdown();
     await this.running;
     this.worker = undefined;
+  }
+
+  /**
+   * This node's activities outside any worker, for tests that run one step by itself (in a
+   * MockActivityEnvironment); `overrides` changes the node's settings for them.
+   */
+  activities(overrides: { registries?: string[]; pullStallSeconds?: number } = {}) {
+    return createNodeActivities({
+      node: this.name,
+      cocoon: new CocoonCli(this.settings.cocoon),
+      registries: overrides.registries ?? this.settings.registries,
+      ledgerDir: this.settings.ledgerDir,
+      pullStallSeconds: overrides.pullStallSeconds ?? this.settings.pullStallSeconds,
+    });
   }
 
   /**
